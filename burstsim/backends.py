@@ -1,0 +1,170 @@
+"""Where a simulation runs: "runtime" (Brian2 runtime, Cython), "cpp" (C++ standalone, optional
+OpenMP threads) or "cuda" (brian2cuda on an NVIDIA GPU).
+
+One context manager selects the device; :meth:`Simulator.run` runs a network for a duration and
+returns the build and simulation wall times. Standalone builds go to a directory per model
+structure (``build_key``) under the cache root (``$BURSTSIM_CACHE`` or ``~/.cache/burstsim``).
+Brian2 rewrites only changed files and ``make`` only recompiles those, so a second run with the
+same structure does not recompile; parameter values passed through ``run_args`` rerun the same
+binary without even regenerating code (:meth:`Simulator.rerun`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import brian2
+from brian2 import Network, device, prefs, set_device
+
+BACKENDS = ("runtime", "cpp", "cuda")
+
+
+class BackendUnavailable(RuntimeError):
+    """The requested backend cannot run on this machine (the message says what is missing)."""
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("BURSTSIM_CACHE", Path.home() / ".cache" / "burstsim"))
+
+
+def build_key(*parts) -> str:
+    """A short stable hash of the things that change generated code (sizes, constants, options)."""
+    return hashlib.sha1(repr(parts).encode()).hexdigest()[:12]
+
+
+def gpu_available() -> bool:
+    exe = shutil.which("nvidia-smi")
+    if exe is None:
+        return False
+    try:
+        out = subprocess.run([exe, "-L"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.returncode == 0 and "GPU" in out.stdout
+
+
+def check_backend(name: str, threads: int | None = None, compile_only: bool = False) -> None:
+    """Raise before anything is built: ValueError for a bad name or thread count,
+    BackendUnavailable naming what "cuda" lacks (brian2cuda, nvcc, a GPU)."""
+    if name not in BACKENDS:
+        raise ValueError(f"backend={name!r} is not known; choose one of {list(BACKENDS)}")
+    if threads is not None:
+        if name != "cpp":
+            raise ValueError(f"threads={threads} is only used by the 'cpp' backend (OpenMP), not {name!r}")
+        if int(threads) != threads or threads < 1:
+            raise ValueError(f"threads must be a whole number >= 1, got {threads!r}")
+    if name != "cuda":
+        return
+    missing = []
+    try:
+        import brian2cuda  # noqa: F401
+    except ImportError:
+        missing.append("brian2cuda is not installed (pip install 'burstsim[cuda]')")
+    if shutil.which("nvcc") is None and not os.environ.get("CUDA_PATH"):
+        missing.append("nvcc was not found (install the CUDA toolkit and put its bin/ on PATH, or set CUDA_PATH)")
+    if not compile_only and not gpu_available():
+        missing.append("no NVIDIA GPU was found ('nvidia-smi -L' failed); use backend 'cpp' here, "
+                       "or compile_only=True to only check that the CUDA code compiles")
+    if missing:
+        raise BackendUnavailable("the 'cuda' backend cannot run: " + "; ".join(missing))
+
+
+@dataclass
+class Simulator:
+    """Handle returned by :func:`backend`; runs networks on the selected device."""
+
+    name: str
+    directory: Path | None
+    compile_only: bool = False
+    wall_times: dict = field(default_factory=dict)
+
+    @property
+    def standalone(self) -> bool:
+        return self.name != "runtime"
+
+    def run(self, net: Network, duration, report: str | None = "text", run_args: dict | None = None) -> dict:
+        """Run `net` for `duration` (one or several Brian2 ``run`` calls may precede this one).
+
+        Returns ``{"build_wall_s", "sim_wall_s"}``; for standalone devices this is the moment the
+        code is generated, compiled and executed."""
+        if not self.standalone:
+            t0 = time.perf_counter()
+            net.run(duration, report=report)
+            self.wall_times = {"build_wall_s": 0.0, "sim_wall_s": time.perf_counter() - t0}
+            return self.wall_times
+        net.run(duration, report=report)
+        t0 = time.perf_counter()
+        device.build(directory=str(self.directory), compile=True, run=False, with_output=False)
+        build = time.perf_counter() - t0
+        sim = 0.0 if self.compile_only else self.rerun(run_args)
+        self.wall_times = {"build_wall_s": build, "sim_wall_s": sim}
+        return self.wall_times
+
+    def rerun(self, run_args: dict | None = None) -> float:
+        """Run the compiled binary again, with new values for variables or TimedArrays."""
+        if not self.standalone:
+            raise RuntimeError("rerun() needs a standalone backend ('cpp' or 'cuda'); on 'runtime' set the "
+                               "values and call run() again")
+        if self.compile_only:
+            raise BackendUnavailable("this simulator only compiles (compile_only=True); it cannot run")
+        t0 = time.perf_counter()
+        device.run(directory=str(self.directory), with_output=False, run_args=run_args or {})
+        return time.perf_counter() - t0
+
+
+def _cuda_prefs(compile_only: bool) -> None:
+    import brian2cuda  # noqa: F401  (registers the device and its preferences)
+
+    # CUDA 13's Thrust needs C++17 on both the host compiler and nvcc (specs/brian2cuda.md)
+    prefs.codegen.cpp.extra_compile_args_gcc = [a.replace("c++11", "c++17")
+                                                for a in prefs.codegen.cpp.extra_compile_args_gcc]
+    nvcc_args = list(prefs.devices.cuda_standalone.cuda_backend.extra_compile_args_nvcc)
+    if "-std=c++17" not in nvcc_args:
+        prefs.devices.cuda_standalone.cuda_backend.extra_compile_args_nvcc = nvcc_args + ["-std=c++17"]
+    if compile_only and not gpu_available():
+        cb = prefs.devices.cuda_standalone.cuda_backend
+        cb.detect_gpus = False
+        cb.gpu_id = 0
+        cb.compute_capability = 9.0
+
+
+@contextlib.contextmanager
+def backend(name: str = "runtime", directory: str | os.PathLike | None = None, threads: int | None = None,
+            key: str = "default", compile_only: bool = False):
+    """Select a device for the simulations built inside the block; yields a :class:`Simulator`.
+
+    `directory` overrides the cached build directory ``<cache_root>/<name>-<key>``. `threads` sets
+    OpenMP threads for "cpp". `compile_only` (cuda) builds without a GPU."""
+    check_backend(name, threads, compile_only)
+    saved = {k: prefs[k] for k in ("codegen.cpp.extra_compile_args_gcc", "devices.cpp_standalone.openmp_threads")}
+    brian2.start_scope()
+    if name == "runtime":
+        set_device("runtime")
+        prefs.codegen.target = "cython"
+        sim = Simulator(name, None)
+    else:
+        path = Path(directory) if directory is not None else cache_root() / f"{name}-{key}"
+        path.mkdir(parents=True, exist_ok=True)
+        if name == "cpp":
+            prefs.devices.cpp_standalone.openmp_threads = int(threads or 0)
+            set_device("cpp_standalone", directory=str(path), build_on_run=False)
+        else:
+            _cuda_prefs(compile_only)
+            set_device("cuda_standalone", directory=str(path), build_on_run=False)
+        sim = Simulator(name, path, compile_only=compile_only)
+    try:
+        yield sim
+    finally:
+        if name != "runtime":
+            device.reinit()
+        set_device("runtime")
+        for k, v in saved.items():
+            prefs[k] = v
+        brian2.start_scope()

@@ -1,0 +1,46 @@
+"""Ensemble readouts: mean event rate, burst rate and burst probability of groups of neurons, as
+Brian2 variables on a small readout group (one element per ensemble), updated every step by
+summed variables from the neurons' moving averages (``E_avg``, ``B_avg``; see ``detection``).
+
+``burst_prob`` is B/E of the ensemble; while an ensemble has no events yet it reads ``p_empty``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from brian2 import NeuronGroup, Synapses
+
+READOUT_EQUATIONS = """
+E_total : 1      # sum of the members' event moving averages
+B_total : 1      # sum of the members' burst moving averages
+size : 1 (constant)
+event_rate = E_total/(size*tau_avg) : Hz
+burst_rate = B_total/(size*tau_avg) : Hz
+burst_prob = B_total/(E_total + int(E_total <= 0)) + p_empty*int(E_total <= 0) : 1
+"""
+
+
+def ensemble_readout(group: NeuronGroup, ensemble: np.ndarray, tau_avg, p_empty: float = 0.0,
+                     name: str | None = None) -> tuple[NeuronGroup, Synapses]:
+    """Readout group for `group`, whose neuron k belongs to ensemble ``ensemble[k]`` (0..K-1).
+
+    Returns (readout, synapses); add both to the network. `tau_avg` must be the moving-average time
+    constant of the group's detection."""
+    ensemble = np.asarray(ensemble, dtype=int)
+    if ensemble.shape != (len(group),):
+        raise ValueError(f"ensemble must give one index per neuron ({len(group)}), got shape {ensemble.shape}")
+    if ensemble.min() < 0:
+        raise ValueError("ensemble indices must be >= 0")
+    n_ens = int(ensemble.max()) + 1
+    sizes = np.bincount(ensemble, minlength=n_ens)
+    if np.any(sizes == 0):
+        raise ValueError(f"ensembles {np.flatnonzero(sizes == 0).tolist()} have no neurons")
+    name = name or f"{group.name}_readout"
+    readout = NeuronGroup(n_ens, READOUT_EQUATIONS, namespace={"tau_avg": tau_avg, "p_empty": p_empty},
+                          name=name)
+    readout.size = sizes
+    link = Synapses(group, readout, "E_total_post = E_avg_pre : 1 (summed)\nB_total_post = B_avg_pre : 1 (summed)",
+                    name=f"{name}_sum")
+    link.connect(i=np.arange(len(group)), j=ensemble)
+    group.ensemble = ensemble
+    return readout, link
