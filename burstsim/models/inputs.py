@@ -4,17 +4,19 @@
 shared 25,000-neuron pools at 5 Hz (about 100 excitatory and 30 inhibitory inputs per compartment)
 by independent Poisson inputs per neuron; ``PRIVATE_500HZ`` is the Fig 3 private background
 (four 500 Hz sources per pyramidal neuron). Weights are in units of the compartment's g_L.
+``BURSTCCN_NOISE`` is the current-pulse noise of the spiking BurstCCN (Greedy et al. 2022).
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from brian2 import Hz, PoissonInput
+from brian2 import Hz, PoissonInput, pA
 
 from burstsim.params import Params, param
 
 SRC = "Payeur et al. 2021"
+G22 = "Greedy et al. 2022, spiking BurstCCN (noise, s4.3)"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,3 +43,32 @@ def poisson_background(group, bg: PoissonBackground = SHARED_POOL) -> list:
             ("ge_d", bg.n_exc, bg.w_exc_dend), ("gi_d", bg.n_inh, bg.w_inh_dend)]
     return [PoissonInput(group, var, N=int(n), rate=bg.rate, weight=float(w))
             for var, n, w in spec if w > 0]
+
+
+@dataclasses.dataclass(frozen=True)
+class PulseNoise(Params):
+    """One-step current pulses (Greedy et al. 2022 spiking BurstCCN): in every step each neuron
+    gets +A and -A pulses, each with probability rate*dt, so that each has mean rate*dt*A/(rate*dt)
+    = `mean` (they cancel on average) and the dendrite also gets a constant offset."""
+
+    rate_soma: object = param(150 * Hz, Hz, "nonnegative", "rate of somatic +/- pulses", G22)
+    mean_soma: object = param(300 * pA, pA, "nonnegative", "mean current of each somatic pulse train", G22)
+    rate_dend: object = param(300 * Hz, Hz, "nonnegative", "rate of dendritic +/- pulses", G22)
+    mean_dend: object = param(400 * pA, pA, "nonnegative", "mean current of each dendritic pulse train", G22)
+    offset_dend: object = param(-10 * pA, pA, "any", "constant dendritic current", G22)
+
+    def expressions(self, dt) -> tuple[str, str]:
+        """(somatic, dendritic) current expressions for ``pyramidal_group(input_s=..., input_d=...)``."""
+        def pulses(rate, mean):
+            p = float(rate * dt)
+            if p > 1:
+                raise ValueError(f"pulse rate {rate} is above 1/dt; use a smaller dt")
+            if p == 0:
+                return "0*amp"
+            amp = float(mean / pA) / p
+            return f"{amp!r}*pA*(int(rand() < {p!r}) - int(rand() < {p!r}))"
+        dend = pulses(self.rate_dend, self.mean_dend) + f" + {float(self.offset_dend / pA)!r}*pA"
+        return pulses(self.rate_soma, self.mean_soma), dend
+
+
+BURSTCCN_NOISE = PulseNoise()

@@ -110,6 +110,11 @@ def _bap_box(t_var: str) -> str:
     return (f"int(t - {t_var} > bap_delay - 0.01*dt and t - {t_var} < bap_delay + bap_duration - 0.01*dt)")
 
 
+def _flags(expr: str) -> str:
+    # random input currents are drawn once per step
+    return " (constant over dt)" if "rand" in expr else ""
+
+
 def equations(p: PyramidalParams, input_s: str = "0*amp", input_d: str = "0*amp") -> str:
     """Model equations; `input_s` and `input_d` are extra current expressions (amp) such as a sine."""
     if p.synapses == "conductance":
@@ -138,8 +143,8 @@ K = {K} : 1
 dws/dt = -ws/tau_ws : amp
 {wd_eq}
 dtheta/dt = (theta_0 - theta)/tau_theta : volt
-I_in_s = {input_s} : amp
-I_in_d = {input_d} : amp
+I_in_s = {input_s} : amp{_flags(input_s)}
+I_in_d = {input_d} : amp{_flags(input_d)}
 Is : amp           # constant somatic current
 Id : amp           # constant dendritic current
 t_spk : second     # last spike time

@@ -1,0 +1,177 @@
+"""Multiplexing transfer functions of a pyramidal ensemble (Naud & Sprekeler 2018 Fig. 2;
+Payeur et al. 2021 Fig. S5/S10).
+
+Ensembles of two-compartment neurons, each with its own constant current, receive Poisson
+background input. One sweep varies the somatic current (the event rate should rise, the burst
+probability stay nearly flat); the other varies the dendritic current (the burst probability
+should rise sigmoidally while the event rate barely moves). All ensembles run side by side in one
+network, so one build serves every current level. Events and bursts are the online custom events
+of ``burstsim.models.detection``; rates are counted over [burn_in, burn_in + duration].
+
+    python -m burstsim.protocols.transfer --backend cpp --out out/transfer
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from brian2 import (EventMonitor, Network, SpikeMonitor, StateMonitor, defaultclock, mV, ms, pA,
+                    second, seed as brian_seed)
+
+from burstsim import analysis, backends
+from burstsim.models import detection, inputs, pyramidal, readouts
+from burstsim.params import Params as ParamsBase
+from burstsim.params import param
+from burstsim.results import Result, params_to_json
+
+NAME = "transfer"
+SRC = "Payeur et al. 2021 s10; Naud & Sprekeler 2018"
+
+
+@dataclasses.dataclass(frozen=True)
+class Params(ParamsBase):
+    """Parameters of the transfer-function protocol."""
+
+    preset: str = param("payeur2021", check="choice", choices=tuple(pyramidal.PRESETS),
+                        doc="pyramidal neuron preset", source="burstsim.models.pyramidal")
+    n_per_point: int = param(100, None, "count", "neurons per current level", "burstsim")
+    soma_currents: object = param(np.array([-100, 0, 100, 200, 300]) * pA, pA, "any",
+                                  "somatic currents of the somatic sweep", SRC)
+    dend_currents: object = param(np.array([-100, 0, 100, 200, 300]) * pA, pA, "any",
+                                  "dendritic currents of the dendritic sweep", SRC)
+    dend_current_in_soma_sweep: object = param(0 * pA, pA, "any", "dendritic current held during the somatic sweep", SRC)
+    soma_current_in_dend_sweep: object = param(0 * pA, pA, "any", "somatic current held during the dendritic sweep", SRC)
+    background: inputs.PoissonBackground = dataclasses.field(default_factory=lambda: inputs.SHARED_POOL)
+    pulse_noise: inputs.PulseNoise = dataclasses.field(default_factory=lambda: inputs.BURSTCCN_NOISE)
+    burn_in: object = param(1 * second, second, "nonnegative", "time before counting starts", SRC)
+    duration: object = param(2 * second, second, "positive", "counting window", SRC)
+    dt: object = param(0.1 * ms, ms, "positive", "integration step (0.1 ms: Auryn; 1 ms: BurstCCN)", SRC)
+    rule: str = param("trace", check="choice", choices=detection.RULES, doc="event/burst rule", source=SRC)
+    window: object = param(16 * ms, ms, "positive", "burst window", SRC)
+    tau_avg: object = param(0.5 * second, second, "positive", "time constant of the readout moving averages", "burstsim")
+    V_init_sd: object = param(5 * mV, mV, "nonnegative", "s.d. of the initial somatic potential around E_L", SRC)
+    seed: int = param(1, None, "nonnegative", "random seed", "burstsim")
+
+    def validate(self) -> None:
+        for name in ("soma_currents", "dend_currents"):
+            if np.size(getattr(self, name)) < 2:
+                raise ValueError(f"{name} needs at least two current levels, got {getattr(self, name)!r}")
+        if self.window >= self.duration:
+            raise ValueError(f"window ({self.window}) must be shorter than duration ({self.duration})")
+
+    @classmethod
+    def quick(cls, **changes) -> "Params":
+        """The same protocol, smaller: for tests and a first look."""
+        return cls(**{"n_per_point": 30, "duration": 1 * second, "burn_in": 0.5 * second, **changes})
+
+    @property
+    def points(self) -> tuple[np.ndarray, np.ndarray]:
+        """(somatic, dendritic) current of every point: the somatic sweep, then the dendritic sweep."""
+        ns, nd = np.size(self.soma_currents), np.size(self.dend_currents)
+        i_s = np.concatenate([np.asarray(self.soma_currents / pA), np.full(nd, float(self.soma_current_in_dend_sweep / pA))])
+        i_d = np.concatenate([np.full(ns, float(self.dend_current_in_soma_sweep / pA)), np.asarray(self.dend_currents / pA)])
+        return i_s * pA, i_d * pA
+
+
+def run(params: Params = Params(), backend: str = "runtime", threads: int | None = None,
+        directory=None, report: str | None = "text") -> Result:
+    """Simulate every current level in one network and measure event rate and burst probability."""
+    backends.check_backend(backend, threads)
+    p = params
+    neuron = pyramidal.get_preset(p.preset)
+    det = detection.Detection(rule=p.rule, window=p.window, tau_avg=p.tau_avg)
+    i_s, i_d = p.points
+    n_points = len(i_s)
+    ensemble = np.repeat(np.arange(n_points), p.n_per_point)
+    key = backends.build_key(NAME, p.preset, len(ensemble), p.dt, p.rule, p.window, p.background, p.pulse_noise)
+    with backends.backend(backend, directory=directory, threads=threads, key=key) as sim:
+        defaultclock.dt = p.dt
+        brian_seed(p.seed)
+        if neuron.synapses == "conductance":
+            group = pyramidal.pyramidal_group(len(ensemble), neuron, det)
+            background = inputs.poisson_background(group, p.background)
+        else:
+            soma_noise, dend_noise = p.pulse_noise.expressions(p.dt)
+            group = pyramidal.pyramidal_group(len(ensemble), neuron, det, input_s=soma_noise, input_d=dend_noise)
+            background = []
+        group.Is = i_s[ensemble]
+        group.Id = i_d[ensemble]
+        group.namespace["V_init_sd"] = p.V_init_sd
+        group.Vs = "E_L + V_init_sd*randn()"
+        readout, link = readouts.ensemble_readout(group, ensemble, det.tau_avg)
+        spikes = SpikeMonitor(group, name="spikes")
+        events = EventMonitor(group, "event", name="events")
+        bursts = EventMonitor(group, "burst", name="bursts")
+        traces = StateMonitor(readout, ["event_rate", "burst_prob"], record=True, dt=10 * ms, name="readout_traces")
+        net = Network(group, *background, readout, link, spikes, events, bursts, traces)
+        wall = sim.run(net, p.burn_in + p.duration, report=report)
+        arrays = {
+            "soma_current_pA": np.asarray(i_s / pA), "dend_current_pA": np.asarray(i_d / pA),
+            "ensemble": ensemble, "sweep": np.repeat([0, 1], [np.size(p.soma_currents), np.size(p.dend_currents)]),
+            "spike_i": np.asarray(spikes.i[:]), "spike_t_s": np.asarray(spikes.t[:] / second),
+            "event_i": np.asarray(events.i[:]), "event_t_s": np.asarray(events.t[:] / second),
+            "burst_i": np.asarray(bursts.i[:]), "burst_t_s": np.asarray(bursts.t[:] / second),
+            "readout_t_s": np.asarray(traces.t[:] / second),
+            "readout_event_rate_hz": np.asarray(traces.event_rate[:] / (1 / second)),
+            "readout_burst_prob": np.asarray(traces.burst_prob[:]),
+        }
+    arrays.update(_rates(arrays, p))
+    result = Result(protocol=NAME, params=params_to_json(p), arrays=arrays, summary={}, seed=p.seed,
+                    backend=backend, wall_times=wall)
+    result.summary = summary(result)
+    return result
+
+
+def _rates(a: dict, p: Params) -> dict:
+    """Per-point event rate, burst rate, burst probability and their standard errors."""
+    t0, t1 = float(p.burn_in / second), float((p.burn_in + p.duration) / second)
+    T, n, ens = t1 - t0, p.n_per_point, a["ensemble"]
+    count = lambda i, t: np.bincount(ens[i[(t >= t0) & (t < t1)]], minlength=ens.max() + 1)  # noqa: E731
+    n_ev, n_bu = count(a["event_i"], a["event_t_s"]), count(a["burst_i"], a["burst_t_s"])
+    per_neuron = np.bincount(a["event_i"][(a["event_t_s"] >= t0) & (a["event_t_s"] < t1)], minlength=len(ens)) / T
+    er_sd = np.array([per_neuron[ens == k].std(ddof=1) for k in range(ens.max() + 1)])
+    bp = np.where(n_ev > 0, n_bu / np.maximum(n_ev, 1), np.nan)
+    return {"event_rate_hz": n_ev / (n * T), "event_rate_sem_hz": er_sd / np.sqrt(n),
+            "burst_rate_hz": n_bu / (n * T), "burst_prob": bp,
+            "burst_prob_sem": np.sqrt(bp * (1 - bp) / np.maximum(n_ev, 1))}
+
+
+def _sweeps(result: Result) -> dict:
+    a = result.arrays
+    sl_s, sl_d = a["sweep"] == 0, a["sweep"] == 1
+    return {"soma": (a["soma_current_pA"][sl_s], a["event_rate_hz"][sl_s], a["burst_prob"][sl_s]),
+            "dend": (a["dend_current_pA"][sl_d], a["event_rate_hz"][sl_d], a["burst_prob"][sl_d])}
+
+
+def summary(result: Result) -> dict:
+    """Scalar acceptance metrics: baseline operating point, monotonicity and sizes of the effects."""
+    sw = _sweeps(result)
+    I_s, er_s, bp_s = sw["soma"]
+    I_d, er_d, bp_d = sw["dend"]
+    base = [k for k, (a, b) in enumerate(zip(result.arrays["soma_current_pA"], result.arrays["dend_current_pA"]))
+            if a == 0 and b == 0]
+    a = result.arrays
+    out = {
+        "n_neurons": int(len(a["ensemble"])),
+        "baseline_event_rate_hz": float(np.mean(a["event_rate_hz"][base])) if base else float("nan"),
+        "baseline_burst_prob": float(np.mean(a["burst_prob"][base])) if base else float("nan"),
+        "burst_prob_monotonic_in_dend_current": float(np.all(np.diff(bp_d[np.argsort(I_d)]) > 0)),
+        "burst_prob_rise_over_dend_sweep": float(bp_d[np.argmax(I_d)] - bp_d[np.argmin(I_d)]),
+        "event_rate_rel_change_over_dend_sweep": float((er_d.max() - er_d.min()) / er_d.mean()),
+        "event_rate_monotonic_in_soma_current": float(np.all(np.diff(er_s[np.argsort(I_s)]) > 0)),
+        "event_rate_rise_over_soma_sweep_hz": float(er_s[np.argmax(I_s)] - er_s[np.argmin(I_s)]),
+        "burst_prob_rel_change_over_soma_sweep": float((bp_s.max() - bp_s.min()) / bp_s.mean()),
+        "r_burst_prob_vs_dend_current": float(np.corrcoef(I_d, bp_d)[0, 1]),
+        "r_event_rate_vs_soma_current": float(np.corrcoef(I_s, er_s)[0, 1]),
+        "population_event_rate_hz": float(np.mean(a["event_rate_hz"])),
+        "population_burst_prob": float(np.sum(a["burst_rate_hz"]) / np.sum(a["event_rate_hz"])),
+    }
+    out.update({k: float(v) for k, v in result.wall_times.items()})
+    return out
+
+
+if __name__ == "__main__":
+    from burstsim.cli import protocol_main
+
+    protocol_main(NAME)
