@@ -55,7 +55,7 @@ def online(rule, backend):
         detection.attach(G, det)
         ev, bu = EventMonitor(G, "event", name="ev"), EventMonitor(G, "burst", name="bu")
         sim.run(Network(G, ev, bu), 700 * ms, report=None)
-        return (np.asarray(ev.i[:]), np.asarray(ev.t[:] / ms)), (np.asarray(bu.i[:]), np.asarray(bu.t[:] / ms))
+        return (np.array(ev.i[:]), np.array(ev.t[:] / ms)), (np.array(bu.i[:]), np.array(bu.t[:] / ms))
 
 
 def by_neuron(idx, times):

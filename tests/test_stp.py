@@ -19,7 +19,7 @@ def releases(preset, spike_times_ms, backend="runtime"):
         syn.w = 1
         mon = StateMonitor(post, "g", record=0, name="g_mon")
         sim.run(Network(pre, post, syn, mon), (times[-1] + 2) * ms, report=None)
-        g = np.asarray(mon.g[0])
+        g = np.array(mon.g[0])
     steps = np.round(times / 0.1).astype(int)
     cumulative = g[steps + 1]
     return np.diff(np.concatenate([[0.0], cumulative]))

@@ -109,12 +109,12 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
         arrays = {
             "soma_current_pA": np.asarray(i_s / pA), "dend_current_pA": np.asarray(i_d / pA),
             "ensemble": ensemble, "sweep": np.repeat([0, 1], [np.size(p.soma_currents), np.size(p.dend_currents)]),
-            "spike_i": np.asarray(spikes.i[:]), "spike_t_s": np.asarray(spikes.t[:] / second),
-            "event_i": np.asarray(events.i[:]), "event_t_s": np.asarray(events.t[:] / second),
-            "burst_i": np.asarray(bursts.i[:]), "burst_t_s": np.asarray(bursts.t[:] / second),
-            "readout_t_s": np.asarray(traces.t[:] / second),
-            "readout_event_rate_hz": np.asarray(traces.event_rate[:] / (1 / second)),
-            "readout_burst_prob": np.asarray(traces.burst_prob[:]),
+            "spike_i": np.array(spikes.i[:]), "spike_t_s": np.array(spikes.t[:] / second),
+            "event_i": np.array(events.i[:]), "event_t_s": np.array(events.t[:] / second),
+            "burst_i": np.array(bursts.i[:]), "burst_t_s": np.array(bursts.t[:] / second),
+            "readout_t_s": np.array(traces.t[:] / second),
+            "readout_event_rate_hz": np.array(traces.event_rate[:] / (1 / second)),
+            "readout_burst_prob": np.array(traces.burst_prob[:]),
         }
     arrays.update(_rates(arrays, p))
     result = Result(protocol=NAME, params=params_to_json(p), arrays=arrays, summary={}, seed=p.seed,
@@ -125,16 +125,9 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
 
 def _rates(a: dict, p: Params) -> dict:
     """Per-point event rate, burst rate, burst probability and their standard errors."""
-    t0, t1 = float(p.burn_in / second), float((p.burn_in + p.duration) / second)
-    T, n, ens = t1 - t0, p.n_per_point, a["ensemble"]
-    count = lambda i, t: np.bincount(ens[i[(t >= t0) & (t < t1)]], minlength=ens.max() + 1)  # noqa: E731
-    n_ev, n_bu = count(a["event_i"], a["event_t_s"]), count(a["burst_i"], a["burst_t_s"])
-    per_neuron = np.bincount(a["event_i"][(a["event_t_s"] >= t0) & (a["event_t_s"] < t1)], minlength=len(ens)) / T
-    er_sd = np.array([per_neuron[ens == k].std(ddof=1) for k in range(ens.max() + 1)])
-    bp = np.where(n_ev > 0, n_bu / np.maximum(n_ev, 1), np.nan)
-    return {"event_rate_hz": n_ev / (n * T), "event_rate_sem_hz": er_sd / np.sqrt(n),
-            "burst_rate_hz": n_bu / (n * T), "burst_prob": bp,
-            "burst_prob_sem": np.sqrt(bp * (1 - bp) / np.maximum(n_ev, 1))}
+    t0 = float(p.burn_in / second)
+    return analysis.ensemble_rates(a["event_i"], a["event_t_s"], a["burst_i"], a["burst_t_s"], a["ensemble"],
+                                   t0, t0 + float(p.duration / second))
 
 
 def _sweeps(result: Result) -> dict:
