@@ -69,11 +69,66 @@ def check_backend(name: str, threads: int | None = None, compile_only: bool = Fa
         missing.append("brian2cuda is not installed (pip install 'burstsim[cuda]')")
     if shutil.which("nvcc") is None and not os.environ.get("CUDA_PATH"):
         missing.append("nvcc was not found (install the CUDA toolkit and put its bin/ on PATH, or set CUDA_PATH)")
+    elif curand_paths() is None:
+        missing.append("cuRAND (curand.h, libcurand) is not in the CUDA toolkit next to nvcc; install the "
+                       "toolkit's cuRAND or 'pip install nvidia-curand'")
     if not compile_only and not gpu_available():
         missing.append("no NVIDIA GPU was found ('nvidia-smi -L' failed); use backend 'cpp' here, "
                        "or compile_only=True to only check that the CUDA code compiles")
     if missing:
         raise BackendUnavailable("the 'cuda' backend cannot run: " + "; ".join(missing))
+
+
+def _cuda_home() -> Path | None:
+    if os.environ.get("CUDA_PATH"):
+        return Path(os.environ["CUDA_PATH"])
+    nvcc = shutil.which("nvcc")
+    if nvcc is None:
+        return None
+    # nvcc may be a wrapper script (e.g. /usr/local/bin/nvcc): ask it where its toolkit is
+    try:
+        out = subprocess.run([nvcc, "-dryrun", "-c", "-x", "cu", os.devnull, "-o", os.devnull],
+                             capture_output=True, text=True, timeout=30)
+        for line in (out.stdout + out.stderr).splitlines():
+            if "TOP=" in line:
+                return Path(os.path.normpath(line.split("TOP=", 1)[1].strip()))
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    return Path(os.path.realpath(nvcc)).parent.parent
+
+
+def curand_paths() -> tuple[Path, Path] | None:
+    """(include dir, library dir) of cuRAND, which every brian2cuda build links: the CUDA toolkit's,
+    or the ``nvidia-curand`` wheel's; None when neither is there."""
+    home = _cuda_home()
+    candidates = [(home / "include", home / "lib64")] if home else []
+    try:
+        import nvidia
+
+        candidates += [(Path(d) / sub / "include", Path(d) / sub / "lib")
+                       for d in nvidia.__path__ for sub in ("cu13", "cu12", "curand")]
+    except ImportError:
+        pass
+    for inc, lib in candidates:
+        if (inc / "curand.h").is_file() and any(lib.glob("libcurand.so*")):
+            return inc, lib
+    return None
+
+
+def _curand_link_dir(lib: Path) -> Path:
+    """A directory with ``libcurand.so`` (the wheel ships only ``libcurand.so.10``) for ``-lcurand``."""
+    if (lib / "libcurand.so").exists():
+        return lib
+    target = cache_root() / "curand-lib"
+    target.mkdir(parents=True, exist_ok=True)
+    link = target / "libcurand.so"
+    real = sorted(lib.glob("libcurand.so.*"))[0]
+    if not link.exists() or link.resolve() != real.resolve():
+        tmp = target / f".libcurand.so.{os.getpid()}"
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(real)
+        os.replace(tmp, link)
+    return target
 
 
 @dataclass
@@ -128,6 +183,13 @@ def _cuda_prefs(compile_only: bool) -> None:
     nvcc_args = list(prefs.devices.cuda_standalone.cuda_backend.extra_compile_args_nvcc)
     if "-std=c++17" not in nvcc_args:
         prefs.devices.cuda_standalone.cuda_backend.extra_compile_args_nvcc = nvcc_args + ["-std=c++17"]
+    inc, lib = curand_paths()
+    if f"-I{inc}" not in nvcc_args:
+        prefs.devices.cuda_standalone.cuda_backend.extra_compile_args_nvcc += [f"-I{inc}"]
+    link_dir = str(_curand_link_dir(lib))
+    for pref in ("codegen.cpp.library_dirs", "codegen.cpp.runtime_library_dirs"):
+        if link_dir not in prefs[pref]:
+            prefs[pref] = list(prefs[pref]) + [link_dir]
     if compile_only and not gpu_available():
         cb = prefs.devices.cuda_standalone.cuda_backend
         cb.detect_gpus = False
@@ -143,7 +205,8 @@ def backend(name: str = "runtime", directory: str | os.PathLike | None = None, t
     `directory` overrides the cached build directory ``<cache_root>/<name>-<key>``. `threads` sets
     OpenMP threads for "cpp". `compile_only` (cuda) builds without a GPU."""
     check_backend(name, threads, compile_only)
-    saved = {k: prefs[k] for k in ("codegen.cpp.extra_compile_args_gcc", "devices.cpp_standalone.openmp_threads")}
+    saved = {k: prefs[k] for k in ("codegen.cpp.extra_compile_args_gcc", "devices.cpp_standalone.openmp_threads",
+                                   "codegen.cpp.library_dirs", "codegen.cpp.runtime_library_dirs")}
     brian2.start_scope()
     if name == "runtime":
         set_device("runtime")

@@ -74,41 +74,55 @@ class Params(ParamsBase):
         return i_s * pA, i_d * pA
 
 
+def build_network(p: Params) -> tuple[Network, dict]:
+    """The Brian2 network of every current level, and its monitors by name (inside a backend block)."""
+    neuron = pyramidal.get_preset(p.preset)
+    det = detection.Detection(rule=p.rule, window=p.window, tau_avg=p.tau_avg)
+    i_s, i_d = p.points
+    ensemble = np.repeat(np.arange(len(i_s)), p.n_per_point)
+    defaultclock.dt = p.dt
+    brian_seed(p.seed)
+    if neuron.synapses == "conductance":
+        group = pyramidal.pyramidal_group(len(ensemble), neuron, det)
+        background = inputs.poisson_background(group, p.background)
+    else:  # burstccn2022: current pulses drawn each step
+        soma_noise, dend_noise = p.pulse_noise.expressions(p.dt)
+        group = pyramidal.pyramidal_group(len(ensemble), neuron, det, input_s=soma_noise, input_d=dend_noise)
+        background = []
+    group.Is = i_s[ensemble]
+    group.Id = i_d[ensemble]
+    group.namespace["V_init_sd"] = p.V_init_sd
+    group.Vs = "E_L + V_init_sd*randn()"
+    readout, link = readouts.ensemble_readout(group, ensemble, det.tau_avg)
+    monitors = {"spikes": SpikeMonitor(group, name="spikes"),
+                "events": EventMonitor(group, "event", name="events"),
+                "bursts": EventMonitor(group, "burst", name="bursts"),
+                "traces": StateMonitor(readout, ["event_rate", "burst_prob"], record=True, dt=10 * ms,
+                                       name="readout_traces")}
+    return Network(group, *background, readout, link, *monitors.values()), monitors
+
+
+def build_key(p: Params) -> str:
+    """The build directory of a model structure; Brian2 recompiles only the files that changed."""
+    return backends.build_key(NAME, p.preset, p.n_per_point, np.size(p.soma_currents), np.size(p.dend_currents),
+                              p.dt, p.rule, p.window, p.background, p.pulse_noise)
+
+
 def run(params: Params = Params(), backend: str = "runtime", threads: int | None = None,
         directory=None, report: str | None = "text") -> Result:
     """Simulate every current level in one network and measure event rate and burst probability."""
     backends.check_backend(backend, threads)
     p = params
-    neuron = pyramidal.get_preset(p.preset)
-    det = detection.Detection(rule=p.rule, window=p.window, tau_avg=p.tau_avg)
-    i_s, i_d = p.points
-    n_points = len(i_s)
-    ensemble = np.repeat(np.arange(n_points), p.n_per_point)
-    key = backends.build_key(NAME, p.preset, len(ensemble), p.dt, p.rule, p.window, p.background, p.pulse_noise)
-    with backends.backend(backend, directory=directory, threads=threads, key=key) as sim:
-        defaultclock.dt = p.dt
-        brian_seed(p.seed)
-        if neuron.synapses == "conductance":
-            group = pyramidal.pyramidal_group(len(ensemble), neuron, det)
-            background = inputs.poisson_background(group, p.background)
-        else:
-            soma_noise, dend_noise = p.pulse_noise.expressions(p.dt)
-            group = pyramidal.pyramidal_group(len(ensemble), neuron, det, input_s=soma_noise, input_d=dend_noise)
-            background = []
-        group.Is = i_s[ensemble]
-        group.Id = i_d[ensemble]
-        group.namespace["V_init_sd"] = p.V_init_sd
-        group.Vs = "E_L + V_init_sd*randn()"
-        readout, link = readouts.ensemble_readout(group, ensemble, det.tau_avg)
-        spikes = SpikeMonitor(group, name="spikes")
-        events = EventMonitor(group, "event", name="events")
-        bursts = EventMonitor(group, "burst", name="bursts")
-        traces = StateMonitor(readout, ["event_rate", "burst_prob"], record=True, dt=10 * ms, name="readout_traces")
-        net = Network(group, *background, readout, link, spikes, events, bursts, traces)
+    with backends.backend(backend, directory=directory, threads=threads, key=build_key(p)) as sim:
+        net, mon = build_network(p)
         wall = sim.run(net, p.burn_in + p.duration, report=report)
+        spikes, events, bursts, traces = (mon[k] for k in ("spikes", "events", "bursts", "traces"))
+        i_s, i_d = p.points
         arrays = {
             "soma_current_pA": np.asarray(i_s / pA), "dend_current_pA": np.asarray(i_d / pA),
-            "ensemble": ensemble, "sweep": np.repeat([0, 1], [np.size(p.soma_currents), np.size(p.dend_currents)]),
+            "ensemble": np.repeat(np.arange(len(i_s)), p.n_per_point),
+            "sweep": np.repeat([0, 1], [np.size(p.soma_currents), np.size(p.dend_currents)]),
+            # np.array copies: Brian2 2.10 monitors hand out views that die with the network
             "spike_i": np.array(spikes.i[:]), "spike_t_s": np.array(spikes.t[:] / second),
             "event_i": np.array(events.i[:]), "event_t_s": np.array(events.t[:] / second),
             "burst_i": np.array(bursts.i[:]), "burst_t_s": np.array(bursts.t[:] / second),

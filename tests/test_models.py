@@ -1,0 +1,78 @@
+"""Single-neuron checks of the pyramidal presets (the documented BurstCCN quirks), the AdEx
+interneurons (rheobase) and the BurstPoisson neuron (burst probability = f(V_d))."""
+
+import numpy as np
+import pytest
+from brian2 import (EventMonitor, Network, SpikeMonitor, StateMonitor, TimedArray, defaultclock, ms, mV, pA,
+                    second)
+
+from burstsim import backends
+from burstsim.models import interneurons, pyramidal
+
+
+def one_spike(preset, dt, steps=10):
+    """Start one neuron above threshold (it spikes on step 0) and record K and w_s."""
+    with backends.backend("runtime") as sim:
+        defaultclock.dt = dt
+        g = pyramidal.pyramidal_group(1, preset)
+        g.Vs = g.theta[0] + 5 * mV
+        mon = StateMonitor(g, ["K", "ws"], record=0, when="end")
+        spikes = SpikeMonitor(g)
+        sim.run(Network(g, mon, spikes), steps * dt, report=None)
+        return np.array(mon.K[0]), np.array(mon.ws[0] / pA), np.array(spikes.t / dt).round().astype(int)
+
+
+def test_burstccn_quirks_at_1ms():
+    K, ws, spike_steps = one_spike("burstccn2022", 1 * ms)
+    assert spike_steps[0] == 0
+    # quirk: the 200 pA adaptation jump is multiplied by dt (1 ms / 1 s): 0.2 pA per spike
+    assert ws[0] == pytest.approx(0.2, rel=1e-6)
+    # bAP: c_d enters on the two steps after the spike step, not during it
+    assert K[:4].tolist() == [0, 1, 1, 0]
+
+
+def test_payeur_bap_box_is_two_ms():
+    K, ws, spike_steps = one_spike("payeur2021", 0.1 * ms, steps=30)
+    p = pyramidal.get_preset("payeur2021")
+    assert spike_steps.tolist() == [0]
+    assert ws[0] == pytest.approx(float(p.b_ws / pA), rel=1e-6)
+    # the box starts on the next step and lasts 2 ms = 20 steps of 0.1 ms
+    assert K[0] == 0 and K[1:21].sum() == 20 and K[21:].sum() == 0
+
+
+@pytest.mark.parametrize("name", ["pv", "sst"])
+def test_interneuron_rheobase(name):
+    """Below the rheobase the AdEx cell stays silent; above it, it fires, faster for more current."""
+    p = interneurons.get_preset(name)
+    currents = np.array([0.9, 1.2, 2.0]) * float(p.I_rheobase / pA)
+    with backends.backend("runtime") as sim:
+        g = interneurons.interneuron_group(3, name)
+        g.I = currents * pA
+        spikes = SpikeMonitor(g)
+        sim.run(Network(g, spikes), 1 * second, report=None)
+        counts = np.bincount(np.array(spikes.i[:]), minlength=3)
+    assert counts[0] == 0
+    assert 0 < counts[1] < counts[2]
+
+
+def test_burst_poisson_burst_probability_follows_dendrite():
+    """Each event is followed by a second spike with probability f(V_d); detected burst
+    probability must match f at the clamped dendritic potential (binomial 4 s.e.)."""
+    q = pyramidal.BurstPoissonParams()
+    n = 400
+    with backends.backend("runtime") as sim:
+        defaultclock.dt = 0.1 * ms
+        g = pyramidal.burst_poisson_group(n, q)
+        g.Is = 500 * pA
+        # hold V_d at E_d (f = 0.5) in half the neurons and 6 mV above (f = 1/(1+e^-1) = 0.73) in the rest
+        target = np.where(np.arange(n) < n // 2, 0.0, 1.0) * float(q.base.D / mV) + float(q.E_d / mV)
+        g.namespace["V_clamp"] = TimedArray(target[None, :] * mV, dt=10 * second)
+        g.run_regularly("Vd = V_clamp(0*second, i)", when="after_groups")
+        ev, bu = EventMonitor(g, "event"), EventMonitor(g, "burst")
+        sim.run(Network(g, ev, bu), 2 * second, report=None)
+        ei, bi = np.array(ev.i[:]), np.array(bu.i[:])
+    for sel, f in ((slice(0, n // 2), 0.5), (slice(n // 2, n), 1 / (1 + np.exp(-1)))):
+        n_ev = np.sum((ei >= sel.start) & (ei < sel.stop))
+        n_bu = np.sum((bi >= sel.start) & (bi < sel.stop))
+        assert n_ev > 500
+        assert abs(n_bu / n_ev - f) < 4 * np.sqrt(f * (1 - f) / n_ev)
