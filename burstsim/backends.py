@@ -12,6 +12,7 @@ binary without even regenerating code (:meth:`Simulator.rerun`).
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import os
 import shutil
@@ -208,6 +209,9 @@ def backend(name: str = "runtime", directory: str | os.PathLike | None = None, t
     saved = {k: prefs[k] for k in ("codegen.cpp.extra_compile_args_gcc", "devices.cpp_standalone.openmp_threads",
                                    "codegen.cpp.library_dirs", "codegen.cpp.runtime_library_dirs")}
     brian2.start_scope()
+    # free the objects of earlier runs: automatic names ("poissoninput_binomial_1", ...) then come
+    # out the same, so the generated code is identical and a cached build is reused
+    gc.collect()
     if name == "runtime":
         set_device("runtime")
         prefs.codegen.target = "cython"
