@@ -14,7 +14,7 @@ import numpy as np
 from brian2 import Quantity
 from brian2.units.fundamentalunits import DIMENSIONLESS, get_dimensions, have_same_dimensions
 
-CHECKS = ("any", "positive", "nonnegative", "probability", "open_probability", "count", "choice", "flag")
+CHECKS = ("any", "positive", "nonnegative", "probability", "open_probability", "count", "choice", "flag", "text")
 
 
 def param(default: Any, unit: Any = None, check: str = "any", doc: str = "", source: str = "",
@@ -38,6 +38,10 @@ def check_value(name: str, value: Any, unit: Any = None, check: str = "any", cho
     if check == "choice":
         if value not in choices:
             raise ValueError(f"{name}={value!r} is not allowed; choose one of {list(choices)}")
+        return
+    if check == "text":
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"{name} must be a non-empty string, got {value!r}")
         return
     if check == "flag":
         if not isinstance(value, (bool, np.bool_)):

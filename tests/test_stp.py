@@ -16,7 +16,7 @@ def releases(preset, spike_times_ms, backend="runtime"):
         pre = SpikeGeneratorGroup(1, np.zeros(len(times), int), times * ms, name="pre")
         post = NeuronGroup(1, "g : 1", name="post")
         syn = stp.stp_synapses(pre, post, "g", preset, delay=0 * ms, connect={"i": 0, "j": 0}, name="syn")
-        syn.w = 1
+        syn.weight = 1
         mon = StateMonitor(post, "g", record=0, name="g_mon")
         sim.run(Network(pre, post, syn, mon), (times[-1] + 2) * ms, report=None)
         g = np.array(mon.g[0])

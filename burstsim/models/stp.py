@@ -64,21 +64,21 @@ def get_preset(name: str) -> STPParams:
 def stp_synapses(source, target, target_var: str, preset: str | STPParams = "std", on: str = "spike",
                  delay=0.8 * ms, weight_unit: str = "1", name: str = "stp",
                  connect: dict | None = None) -> Synapses:
-    """eTM synapses from `source` to `target`, adding ``w*u*x`` to ``<target_var>_post``.
+    """eTM synapses from `source` to `target`, adding ``weight*u*x`` to ``<target_var>_post``.
 
     `on` chooses the presynaptic trigger: "spike", "event" or "burst". With `connect` (keyword
     arguments of ``Synapses.connect``) the synapses are connected and x, u initialised; otherwise
-    connect them yourself and call ``initialise(S, preset)``. Set ``S.w`` afterwards."""
+    connect them yourself and call ``initialise(S, preset)``. Set ``S.weight`` afterwards (``weight``, not ``w``: AdEx targets have a ``w``)."""
     if on not in TRANSMIT_ON:
         raise ValueError(f"on={on!r} is not allowed; choose one of {list(TRANSMIT_ON)}")
     p = get_preset(preset) if isinstance(preset, str) else preset
     model = f"""
-w : {weight_unit}
+weight : {weight_unit}
 dx/dt = (1 - x)/tau_D : 1 (event-driven)
 du/dt = (U - u)/tau_F : 1 (event-driven)
 """
     on_pre = f"""
-{target_var}_post += w*u*x
+{target_var}_post += weight*u*x
 x -= u*x
 u += f*(1 - u)
 """
