@@ -16,10 +16,10 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from brian2 import Hz, Network, PoissonInput, Synapses, TimedArray, mV, ms, pA, second
+from brian2 import Hz, Network, Synapses, TimedArray, mV, ms, pA, second
 
 from burstsim.models import detection as det
-from burstsim.models import interneurons, pyramidal, stp
+from burstsim.models import inputs, interneurons, pyramidal, stp
 from burstsim.params import Params, param
 
 P21 = "Payeur et al. 2021, sim_propagation.cpp"
@@ -87,6 +87,8 @@ class Pathway(Params):
     stp: str | None = param(None, check="choice", choices=(None, *stp.PRESETS),
                             doc="'std', 'stf' or None (static)", source=P21)
     delay: object = param(0.8 * ms, ms, "nonnegative", "axonal delay", P21 + " (Auryn MINDELAY)")
+    stp_u0: object = param(None, None, "any", "initial utilisation u of STP synapses (None: the preset's U; "
+                           "Auryn starts at 0.01)", P21)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,9 +173,7 @@ def build(circuit: Circuit, duration, dt, detection: det.Detection | None = None
         g = _population_group(name, pop, detection, duration, dt)
         groups[name] = g
         objects.append(g)
-        for var, w in pop.background:
-            if w > 0:
-                objects.append(PoissonInput(g, var, N=1, rate=pop.background_rate, weight=float(w)))
+        objects += inputs.private_poisson_sources(g, dict(pop.background), pop.background_rate)
     for name, pw in circuit.pathways:
         src, tgt = groups[pw.source], groups[pw.target]
         condition = "i != j" if pw.source == pw.target else None
@@ -182,7 +182,9 @@ def build(circuit: Circuit, duration, dt, detection: det.Detection | None = None
             S = Synapses(src, tgt, "weight : 1", on_pre=f"{pw.target_var}_post += weight", delay=pw.delay, name=name)
             S.connect(**connect)
         else:
-            S = stp.stp_synapses(src, tgt, pw.target_var, pw.stp, delay=pw.delay, name=name, connect=connect)
+            preset = stp.get_preset(pw.stp)
+            preset = preset if pw.stp_u0 is None else preset.replace(u0=pw.stp_u0)
+            S = stp.stp_synapses(src, tgt, pw.target_var, preset, delay=pw.delay, name=name, connect=connect)
         S.weight = pw.w
         synapses[name] = S
         objects.append(S)

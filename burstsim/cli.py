@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import sys
@@ -42,6 +43,10 @@ def make_params(module, args):
     changes = {}
     if getattr(args, "seed", None) is not None:
         changes["seed"] = args.seed
+    if getattr(args, "seeds", None) is not None:
+        if "seeds" not in {f.name for f in dataclasses.fields(module.Params)}:
+            raise SystemExit(f"error: --seeds: protocol {args.protocol!r} runs one seed; use --seed")
+        changes["seeds"] = args.seeds
     for item in args.set or []:
         if "=" not in item:
             raise SystemExit(f"error: --set expects name=value, got {item!r}")
@@ -112,7 +117,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", default="runtime", help="runtime | cpp | cuda (default: runtime)")
     p.add_argument("--threads", type=int, default=None, help="OpenMP threads for the cpp backend")
     p.add_argument("--quick", action="store_true", help="the same protocol at smaller sizes")
-    p.add_argument("--seed", type=int, default=None, help="random seed")
+    p.add_argument("--seed", type=int, default=None, help="random seed (the first one, with --seeds)")
+    p.add_argument("--seeds", type=int, default=None, help="number of realisations (protocols that average seeds)")
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a parameter (Brian2 units)")
     p.add_argument("--out", default=None, help="output directory (default: out/<protocol>)")
     p.add_argument("--no-figure", action="store_true", help="do not draw the figure")

@@ -81,6 +81,8 @@ class Params:
         for f in dataclasses.fields(self):
             if "check" in f.metadata:
                 m = f.metadata
+                if getattr(self, f.name) is None and f.default is None:
+                    continue  # optional parameter left unset
                 check_value(f.name, getattr(self, f.name), m["unit"], m["check"], m["choices"])
         self.validate()
 

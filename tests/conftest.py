@@ -9,11 +9,18 @@ from burstsim import backends
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-@pytest.fixture(autouse=True)
-def _cache_dir(monkeypatch, tmp_path_factory):
-    # one build cache per test session, so that tests never touch the user's cache
-    root = os.environ.get("BURSTSIM_TEST_CACHE") or str(tmp_path_factory.getbasetemp() / "burstsim-cache")
-    monkeypatch.setenv("BURSTSIM_CACHE", root)
+@pytest.fixture(scope="session", autouse=True)
+def _cache_dir(tmp_path_factory):
+    # one build cache per test session (set before any module fixture runs), so that tests never
+    # touch the user's cache; BURSTSIM_TEST_CACHE keeps builds between sessions
+    saved = os.environ.get("BURSTSIM_CACHE")
+    os.environ["BURSTSIM_CACHE"] = (os.environ.get("BURSTSIM_TEST_CACHE")
+                                    or str(tmp_path_factory.getbasetemp() / "burstsim-cache"))
+    yield
+    if saved is None:
+        os.environ.pop("BURSTSIM_CACHE", None)
+    else:
+        os.environ["BURSTSIM_CACHE"] = saved
 
 
 def pytest_collection_modifyitems(config, items):

@@ -59,7 +59,9 @@ class Params(ParamsBase):
     sine_period_soma: object = param(0.5 * second, second, "positive", "its period", SRC)
     sine_amp_dend: object = param(100 * pA, pA, "any", "sine amplitude into the upper dendrites", SRC)
     sine_period_dend: object = param(0.5 * np.sqrt(5) * second, second, "positive", "its period (incommensurate)", SRC)
-    background_rate: object = param(500 * Hz, Hz, "nonnegative", "rate of each private Poisson source", SRC)
+    background_rate: object = param(500 * Hz, Hz, "nonnegative", "nominal rate of each private Poisson source", SRC)
+    stp_u0: float = param(0.01, None, "probability", "initial STP utilisation u (relaxes to U; hence the burn-in)",
+                          SRC + " (STPeTMConnection default)")
     burn_in: object = param(1 * second, second, "nonnegative", "constant currents only; the sines start after it", SRC)
     duration: object = param(3 * second, second, "positive", "time with the sines", SRC)
     dt: object = param(0.1 * ms, ms, "positive", "integration step", SRC + " (Auryn 0.1 ms)")
@@ -87,20 +89,22 @@ class Params(ParamsBase):
 def circuit(p: Params) -> circuits.Circuit:
     """The Fig. 3 circuit as a :class:`burstsim.circuits.Circuit` (before scaling)."""
     sine = circuits.Sine
+    rate = p.background_rate  # Auryn's rounding makes 500 Hz nominal about 476 Hz (inputs.private_poisson_sources)
     pyr_bg = (("ge_s", 0.35), ("gi_s", 0.35), ("ge_d", 0.05), ("gi_d", 0.05))
     pops = (
         ("pyr1", circuits.Population(n=p.n_pyr, I_soma=p.I_lower_soma, I_dend=p.I_lower_dend,
                                      sine_soma=sine(p.sine_amp_soma, p.sine_period_soma, p.burn_in),
-                                     background_rate=p.background_rate, background=pyr_bg)),
+                                     background_rate=rate, background=pyr_bg)),
         ("pyr2", circuits.Population(n=p.n_pyr, I_soma=p.I_upper_soma, I_dend=p.I_upper_dend,
                                      sine_dend=sine(p.sine_amp_dend, p.sine_period_dend, p.burn_in),
-                                     background_rate=p.background_rate, background=pyr_bg)),
-        ("pv", circuits.Population(kind="pv", n=p.n_pv, I_soma=p.I_pv, background_rate=p.background_rate,
+                                     background_rate=rate, background=pyr_bg)),
+        ("pv", circuits.Population(kind="pv", n=p.n_pv, I_soma=p.I_pv, background_rate=rate,
                                    background=(("ge", 0.75), ("gi", 1.125)))),
-        ("sst", circuits.Population(kind="sst", n=p.n_sst, I_soma=p.I_sst, background_rate=p.background_rate,
+        ("sst", circuits.Population(kind="sst", n=p.n_sst, I_soma=p.I_sst, background_rate=rate,
                                     background=(("ge", 0.4), ("gi", 0.5)))),
     )
-    pw = circuits.Pathway
+    def pw(*args):
+        return circuits.Pathway(*args, stp_u0=p.stp_u0 if args[5:] else None)
     paths = (
         ("pyr1_pyr2", pw("pyr1", "pyr2", "ge_s", p.p, p.w_lower_upper, "std")),
         ("pyr1_pv", pw("pyr1", "pv", "ge", p.p, p.w_lower_pv, "std")),

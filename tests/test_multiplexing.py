@@ -1,0 +1,117 @@
+"""The two-layer multiplexing circuit (Payeur et al. 2021 Fig. 3) on its quick variant: every
+population a quarter of its size, in-degrees kept, 2 seeds, cpp.
+
+Issue 3's published targets that the model does not reach yet are written as strict xfail tests:
+they fail today and will flag when a model change makes them pass."""
+
+import numpy as np
+import pytest
+from brian2 import ms, pA
+
+from burstsim import backends, circuits
+from burstsim.protocols import multiplexing
+
+QUICK = multiplexing.Params.quick()
+
+
+@pytest.fixture(scope="module")
+def quick():
+    return multiplexing.run(QUICK, backend="cpp", report=None)
+
+
+def test_quick_circuit_keeps_in_degrees():
+    c = multiplexing.circuit(QUICK)
+    pops, paths = dict(c.populations), dict(c.pathways)
+    assert pops["pyr1"].n == 1000 and pops["pv"].n == 250
+    assert paths["pyr1_pyr2"].p == pytest.approx(0.2)  # 0.2 x 1000 = 0.05 x 4000 inputs
+    with backends.backend("runtime") as _:
+        built = circuits.build(c, 10 * ms, QUICK.dt)
+        n_syn = len(built.synapses["pyr2_pyr1"])
+        assert n_syn / 1000 == pytest.approx(200, rel=0.05)
+        same = np.array(built.synapses["pyr1_pyr1"].i[:]) == np.array(built.synapses["pyr1_pyr1"].j[:])
+        assert not same.any()  # no autapses
+
+
+def test_upper_events_follow_lower_events(quick):
+    s = quick.summary
+    assert s["n_bins"] == 59 and s["seeds"] == 2
+    assert s["r_upper_er_vs_lower_er"] >= 0.88
+    for layer in ("lower", "upper"):
+        assert 4.0 <= s[f"{layer}_event_rate_hz"] <= 7.5
+
+
+@pytest.mark.xfail(strict=True, reason="issue 3 open: the network bursts more than the published one "
+                   "(lower BP ~0.5 vs 0.24) and the matched BP pairs stay below r = 0.88")
+def test_published_correlations_and_burst_probabilities(quick):
+    s = quick.summary
+    for key in ("r_upper_bp_vs_dend_input", "r_lower_bp_vs_upper_br", "r_lower_er_vs_soma_input"):
+        assert s[key] >= 0.88, key
+    assert abs(s["r_cross_lower_er_vs_dend_input"]) <= 0.2
+    assert abs(s["r_cross_upper_bp_vs_soma_input"]) <= 0.35
+    assert 0.20 <= s["lower_burst_prob"] <= 0.28 and 0.24 <= s["upper_burst_prob"] <= 0.32
+
+
+def test_figure_from_saved_result(quick, tmp_path):
+    from burstsim.figures import multiplexing as figure
+    from burstsim.results import Result
+
+    loaded = Result.load(quick.save(tmp_path / "m"))
+    assert loaded.summary["r_upper_er_vs_lower_er"] == pytest.approx(quick.summary["r_upper_er_vs_lower_er"])
+    assert loaded.arrays["pyr1_er_hz"].shape == (2, 80)
+    fig = figure.plot(loaded)
+    assert len(fig.axes) == 6
+
+
+def test_new_amplitudes_reuse_the_build(quick):
+    """Sine amplitudes are TimedArray data: a run with other amplitudes compiles nothing new."""
+    p = QUICK.replace(seeds=1, sine_amp_dend=150 * pA, sine_amp_soma=100 * pA)
+    key = backends.build_key(multiplexing.NAME, multiplexing.circuit(p).structure(), p.dt, p.rule, p.window,
+                             p.burn_in + p.duration)
+    objects = sorted((backends.cache_root() / f"cpp-{key}").glob("code_objects/*.o"))
+    assert objects, "the quick run should have left a cached build"
+    before = {o: o.stat().st_mtime for o in objects}
+    again = multiplexing.run(p, backend="cpp", report=None)
+    recompiled = [o.name for o in objects if o.stat().st_mtime != before[o]]
+    assert recompiled == []
+    assert again.summary["upper_event_rate_hz"] > 0
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"n_pyr": 0}, "n_pyr must be a whole number >= 1"),
+    ({"p": 1.5}, "p must lie strictly between 0 and 1"),
+    ({"w_upper_lower": -0.1}, "w_upper_lower must be >= 0"),
+    ({"sine_amp_dend": 100}, "sine_amp_dend must have the units of pA"),
+    ({"scale": 2.0}, r"scale must lie in \(0, 1\]"),
+])
+def test_bad_parameters_are_rejected_before_any_build(changes, message):
+    with pytest.raises(ValueError, match=message):
+        multiplexing.Params(**changes)
+
+
+def test_uncreatable_output_directory_is_rejected_before_any_build(tmp_path):
+    from burstsim import cli
+
+    def builds():
+        root = backends.cache_root()
+        return {(p.name, p.stat().st_mtime) for p in root.iterdir()} if root.exists() else set()
+
+    before = builds()
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(SystemExit, match="not a writable directory"):
+        cli.main(["run", "multiplexing", "--quick", "--backend", "cpp", "--out", str(blocker / "out")])
+    assert builds() == before
+
+
+@pytest.mark.cuda_build
+@pytest.mark.slow
+def test_cuda_build_compiles(tmp_path):
+    p = QUICK.replace(seeds=1)
+    c = multiplexing.circuit(p)
+    with backends.backend("cuda", directory=tmp_path / "cuda", compile_only=True) as sim:
+        from brian2 import defaultclock
+
+        defaultclock.dt = p.dt
+        built = circuits.build(c, p.burn_in + p.duration, p.dt)
+        sim.run(built.network(), p.burn_in + p.duration, report=None)
+    assert (tmp_path / "cuda" / "main").is_file()
