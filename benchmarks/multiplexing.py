@@ -18,7 +18,7 @@ AURYN_S_PER_SEED = 5.0
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="OpenMP thread counts for cpp")
+    ap.add_argument("--threads", type=int, nargs="+", default=[1], help="OpenMP thread counts for cpp (more than 1 is refused: results change)")
     ap.add_argument("--runtime", action="store_true", help="also time the runtime backend (minutes)")
     ap.add_argument("--cuda", action="store_true", help="also time the cuda backend (needs a GPU)")
     ap.add_argument("--scale", type=float, default=1.0, help="population sizes relative to the paper")

@@ -4,7 +4,7 @@ Sprekeler 2018).
 
 A :class:`Circuit` names its populations and pathways. Each :class:`Population` is a group of
 two-compartment pyramidal neurons or AdEx interneurons with constant currents, optional sine
-currents (absolute time, switched on at ``sine_start``) and private Poisson background; each
+currents (:class:`Sine`: absolute time, switched on at ``start``) and private Poisson background; each
 :class:`Pathway` is a random connection (probability ``p``, no autapses) with static or
 Tsodyks-Markram (``std``/``stf``) synapses onto a named conductance (``ge_s`` soma excitation,
 ``gi_d`` dendritic inhibition, ``ge``/``gi`` for interneurons). Weights are dimensionless, in units

@@ -12,9 +12,16 @@ from burstsim.models import interneurons, pyramidal, stp
 from burstsim.protocols import transfer
 
 
-def cache_is_empty():
+def builds():
     root = backends.cache_root()
-    return not root.exists() or not any(root.iterdir())
+    return {(p.name, p.stat().st_mtime) for p in root.iterdir()} if root.exists() else set()
+
+
+@pytest.fixture
+def no_new_builds():
+    before = builds()
+    yield
+    assert builds() == before, "bad input must fail before anything is generated"
 
 
 @pytest.mark.parametrize("make, message", [
@@ -33,20 +40,18 @@ def cache_is_empty():
     (lambda: transfer.run(transfer.Params.quick(), backend="opencl"), r"backend='opencl' is not known.*cpp"),
     (lambda: transfer.run(transfer.Params.quick(), backend="cpp", threads=0), r"threads must be a whole number >= 1"),
 ])
-def test_bad_input_is_a_clear_value_error_before_codegen(make, message):
+def test_bad_input_is_a_clear_value_error_before_codegen(make, message, no_new_builds):
     with pytest.raises(ValueError, match=message):
         make()
-    assert cache_is_empty()
 
 
-def test_cuda_without_gpu_names_what_is_missing(monkeypatch):
+def test_cuda_without_gpu_names_what_is_missing(monkeypatch, no_new_builds):
     monkeypatch.setattr(backends, "gpu_available", lambda: False)
     with pytest.raises(backends.BackendUnavailable, match="no NVIDIA GPU"):
         transfer.run(transfer.Params.quick(), backend="cuda")
-    assert cache_is_empty()
 
 
-def test_cli_bad_input_keeps_existing_results(tmp_path, capsys):
+def test_cli_bad_input_keeps_existing_results(tmp_path, capsys, no_new_builds):
     out = tmp_path / "res"
     out.mkdir()
     (out / "summary.json").write_text('{"kept": 1}')
@@ -59,7 +64,6 @@ def test_cli_bad_input_keeps_existing_results(tmp_path, capsys):
     with pytest.raises(SystemExit, match="not a writable directory"):
         cli.main(["run", "transfer", "--quick", "--out", str(blocker / "sub")])
     assert (out / "summary.json").read_text() == '{"kept": 1}'
-    assert cache_is_empty()
 
 
 def test_missing_result_names_the_file(tmp_path):

@@ -115,3 +115,18 @@ def test_cuda_build_compiles(tmp_path):
         built = circuits.build(c, p.burn_in + p.duration, p.dt)
         sim.run(built.network(), p.burn_in + p.duration, report=None)
     assert (tmp_path / "cuda" / "main").is_file()
+
+
+def test_openmp_threads_are_refused():
+    with pytest.raises(ValueError, match="threads=2: OpenMP threads change this circuit's results"):
+        multiplexing.run(QUICK, backend="cpp", threads=2)
+
+
+@pytest.mark.slow
+def test_runtime_matches_cpp(quick):
+    """Runtime (about 4 min for one quick seed) against the first seed on cpp."""
+    rt = multiplexing.run(QUICK.replace(seeds=1), backend="runtime", report=None)
+    cpp = multiplexing.run(QUICK.replace(seeds=1), backend="cpp", report=None)
+    for key in ("lower_event_rate_hz", "upper_event_rate_hz", "lower_burst_prob", "upper_burst_prob"):
+        assert rt.summary[key] == pytest.approx(cpp.summary[key], rel=0.05), key
+    assert rt.summary["r_upper_er_vs_lower_er"] == pytest.approx(cpp.summary["r_upper_er_vs_lower_er"], abs=0.05)

@@ -157,6 +157,11 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
         report: str | None = "text") -> Result:
     """Run every seed; traces are stored per seed (rows) and summarised over seeds."""
     backends.check_backend(backend, threads)
+    if threads is not None and threads > 1:
+        # measured: with 2 OpenMP threads the full circuit's lower event rate fell from 5.4 to 2.4 Hz
+        # (benchmarks/multiplexing.py); the transfer protocol (no synapses) is unaffected
+        raise ValueError(f"threads={threads}: OpenMP threads change this circuit's results with Brian2 2.10 "
+                         "cpp_standalone (synaptic updates); use threads=1 or leave threads unset")
     p = params
     per_seed, walls = [], []
     for k in range(p.seeds):
