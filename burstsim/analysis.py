@@ -114,4 +114,4 @@ def ensemble_rates(event_idx, event_t_s, burst_idx, burst_t_s, ensemble, t_start
     np.divide(n_bu, n_ev, out=bp, where=n_ev > 0)
     return {"event_rate_hz": mean, "burst_rate_hz": n_bu / (size * T), "burst_prob": bp,
             "event_rate_sem_hz": np.sqrt(var / size),
-            "burst_prob_sem": np.sqrt(np.nan_to_num(bp * (1 - bp)) / np.maximum(n_ev, 1))}
+            "burst_prob_sem": np.sqrt(np.clip(np.nan_to_num(bp * (1 - bp)), 0, None) / np.maximum(n_ev, 1))}

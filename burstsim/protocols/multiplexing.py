@@ -159,7 +159,7 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
     backends.check_backend(backend, threads)
     if threads is not None and threads > 1:
         # measured: with 2 OpenMP threads the full circuit's lower event rate fell from 5.4 to 2.4 Hz
-        # (benchmarks/multiplexing.py); the transfer protocol (no synapses) is unaffected
+        # (benchmarks/multiplexing.py); the transfer protocol (no network synapses) is unaffected
         raise ValueError(f"threads={threads}: OpenMP threads change this circuit's results with Brian2 2.10 "
                          "cpp_standalone (synaptic updates); use threads=1 or leave threads unset")
     p = params
