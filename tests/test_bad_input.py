@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 import pytest
-from brian2 import ms, pA
+from brian2 import ms
 
 from burstsim import backends, cli
 from burstsim.models import interneurons, pyramidal, stp
