@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
-from brian2 import NeuronGroup, mV, ms, nS, pA, pF, second, volt
+from brian2 import NeuronGroup, mV, ms, nS, pA, pF, second
 
 from burstsim.models import detection as det
 from burstsim.params import Params, param
@@ -258,8 +257,3 @@ t_ref_end = t + refractory_bp
     group.t_ref_end = -1 * second
     det.attach(group, detection)
     return group
-
-
-def volt_array(mean, sd, n, rng: np.random.Generator):
-    """Normally distributed initial potentials (`mean`, `sd` in volt) as a Quantity array."""
-    return (float(mean / volt) + float(sd / volt) * rng.standard_normal(int(n))) * volt
