@@ -89,6 +89,7 @@ class Pathway(Params):
     delay: object = param(0.8 * ms, ms, "nonnegative", "axonal delay", P21 + " (Auryn MINDELAY)")
     stp_u0: object = param(None, None, "any", "initial utilisation u of STP synapses (None: the preset's U; "
                            "Auryn starts at 0.01)", P21)
+    stp_f: object = param(None, None, "any", "facilitation increment of u per spike (None: the preset's f)", P21)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,7 +117,7 @@ class Circuit(Params):
         sine values are data or small code objects, so changing them keeps the cached build."""
         return (tuple((n, p.kind, p.n, p.preset, tuple(v for v, w in p.background if w > 0))
                       for n, p in self.populations),
-                tuple((n, w.source, w.target, w.target_var, w.p, w.stp, float(w.delay / ms))
+                tuple((n, w.source, w.target, w.target_var, w.p, w.stp, w.stp_f, float(w.delay / ms))
                       for n, w in self.pathways))
 
     def scaled(self, scale: float) -> "Circuit":
@@ -173,7 +174,7 @@ def build(circuit: Circuit, duration, dt, detection: det.Detection | None = None
         g = _population_group(name, pop, detection, duration, dt)
         groups[name] = g
         objects.append(g)
-        objects += inputs.private_poisson_sources(g, dict(pop.background), pop.background_rate)
+        inputs.private_poisson_inputs(g, dict(pop.background), pop.background_rate, dt)
     for name, pw in circuit.pathways:
         src, tgt = groups[pw.source], groups[pw.target]
         condition = "i != j" if pw.source == pw.target else None
@@ -184,6 +185,7 @@ def build(circuit: Circuit, duration, dt, detection: det.Detection | None = None
         else:
             preset = stp.get_preset(pw.stp)
             preset = preset if pw.stp_u0 is None else preset.replace(u0=pw.stp_u0)
+            preset = preset if pw.stp_f is None else preset.replace(f=pw.stp_f)
             S = stp.stp_synapses(src, tgt, pw.target_var, preset, delay=pw.delay, name=name, connect=connect)
         S.weight = pw.w
         synapses[name] = S

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
-from brian2 import Hz, NeuronGroup, PoissonInput, Synapses, ms, pA
+from brian2 import Hz, PoissonInput, pA
 
 from burstsim.params import Params, param
 
@@ -75,28 +74,23 @@ class PulseNoise(Params):
 BURSTCCN_NOISE = PulseNoise()
 
 
-def private_poisson_sources(group, weights: dict, rate, delay=0.8 * ms, auryn_rounding: bool = True,
-                            name: str | None = None) -> list:
+def private_poisson_inputs(group, weights: dict, rate, dt, name: str | None = None):
     """One private Poisson source per neuron and conductance (Auryn ``PoissonGroup`` +
     ``IdentityConnection``, Payeur et al. 2021 Fig. 3): ``weights`` maps a conductance of `group`
-    (e.g. ``"ge_s"``) to the jump per input spike (g_L units), delivered after `delay`.
+    (e.g. ``"ge_s"``) to the jump per input spike (g_L units).
 
-    Each source draws its next spike only when it fires, so a step costs one comparison per source.
-    With ``auryn_rounding`` the exponential interval is rounded like Auryn, to floor(ISI/dt + 1.5)
-    steps (at most one spike every other step: 500 Hz nominal gives about 476 Hz)."""
+    Auryn's PoissonGroup walks through the (step x neuron) lattice with exponential gaps of at least
+    one cell and corrects its internal rate for that (lambda = 1/(1/rate - dt)), so every neuron
+    spikes in a step with probability rate*dt: the effective rate is the nominal one. Here that is
+    one Bernoulli draw per neuron, conductance and step, in the synapses slot (the 0.8 ms axonal
+    delay does not change independent noise). Unlike PoissonInput, whose generated function names
+    change between builds, this keeps cached builds valid. Returns the group's new code runner
+    (part of the group, so a Network with the group runs it), or None without inputs."""
     weights = {var: float(w) for var, w in weights.items() if w > 0}
-    if not weights:
-        return []
-    name = name or f"{group.name}_bg"
-    n = len(group)
-    steps = "floor(-log(1 - rand())/(bg_rate*dt) + 1.5)" if auryn_rounding else "ceil(-log(1 - rand())/(bg_rate*dt))"
-    sources = NeuronGroup(n * len(weights), "t_next : second", threshold="t >= t_next - 0.5*dt",
-                          reset=f"t_next = t + dt*{steps}", namespace={"bg_rate": rate}, name=name)
-    sources.t_next = f"dt*{steps} - dt"
-    objects = [sources]
-    for k, (var, w) in enumerate(weights.items()):
-        S = Synapses(sources, group, on_pre=f"{var}_post += bg_weight", delay=delay,
-                     namespace={"bg_weight": w}, name=f"{name}_{var}")
-        S.connect(i=np.arange(k * n, (k + 1) * n), j=np.arange(n))
-        objects.append(S)
-    return objects
+    p = float(rate * dt)
+    if not weights or p == 0:
+        return None
+    if p > 1:
+        raise ValueError(f"background rate {rate} is above 1/dt = {1 / dt}; use a smaller dt")
+    code = "\n".join(f"{var} += {w!r}*int(rand() < {p!r})" for var, w in weights.items())
+    return group.run_regularly(code, when="synapses", name=name or f"{group.name}_background")

@@ -10,6 +10,12 @@ upper burst rate, the lower event rate follows the somatic input, and the crosse
 apart. Rates come from the online event/burst detection (trace rule), in 50 ms bins, averaged over
 seeds.
 
+Two properties of the published code decide the operating point and are reproduced here:
+its STP synapses facilitate by u += U(1 - u), not by the eTM increment f = 0.1, because
+``STPeTMConnection::push_attributes`` does not override the non-virtual base method
+(``stp_f_is_U``; with f = 0.1 the lower burst probability doubles); and Auryn's PoissonGroup
+fires at exactly its nominal 500 Hz (each neuron spikes in a step with probability rate*dt).
+
     burstsim run multiplexing --backend cpp --seeds 5 --out out/multiplexing
     python -m burstsim.protocols.multiplexing --quick
 """
@@ -23,7 +29,7 @@ import numpy as np
 from brian2 import EventMonitor, Hz, SpikeMonitor, defaultclock, ms, pA, second, seed as brian_seed
 
 from burstsim import analysis, backends, circuits
-from burstsim.models import detection
+from burstsim.models import detection, stp
 from burstsim.params import Params as ParamsBase
 from burstsim.params import param
 from burstsim.results import Result, params_to_json
@@ -62,6 +68,10 @@ class Params(ParamsBase):
     background_rate: object = param(500 * Hz, Hz, "nonnegative", "nominal rate of each private Poisson source", SRC)
     stp_u0: float = param(0.01, None, "probability", "initial STP utilisation u (relaxes to U; hence the burn-in)",
                           SRC + " (STPeTMConnection default)")
+    stp_f_is_U: bool = param(True, None, "flag", "facilitation increment of u equal to U, as the published code "
+                             "runs (STPeTMConnection::push_attributes does not override the non-virtual "
+                             "STPConnection one, so u += U(1-u)); False: the eTM increment f = 0.1 the paper "
+                             "describes", SRC + ", Auryn STPConnection.h")
     burn_in: object = param(1 * second, second, "nonnegative", "constant currents only; the sines start after it", SRC)
     duration: object = param(3 * second, second, "positive", "time with the sines", SRC)
     dt: object = param(0.1 * ms, ms, "positive", "integration step", SRC + " (Auryn 0.1 ms)")
@@ -89,7 +99,7 @@ class Params(ParamsBase):
 def circuit(p: Params) -> circuits.Circuit:
     """The Fig. 3 circuit as a :class:`burstsim.circuits.Circuit` (before scaling)."""
     sine = circuits.Sine
-    rate = p.background_rate  # Auryn's rounding makes 500 Hz nominal about 476 Hz (inputs.private_poisson_sources)
+    rate = p.background_rate
     pyr_bg = (("ge_s", 0.35), ("gi_s", 0.35), ("ge_d", 0.05), ("gi_d", 0.05))
     pops = (
         ("pyr1", circuits.Population(n=p.n_pyr, I_soma=p.I_lower_soma, I_dend=p.I_lower_dend,
@@ -104,7 +114,10 @@ def circuit(p: Params) -> circuits.Circuit:
                                     background=(("ge", 0.4), ("gi", 0.5)))),
     )
     def pw(*args):
-        return circuits.Pathway(*args, stp_u0=p.stp_u0 if args[5:] else None)
+        if not args[5:]:
+            return circuits.Pathway(*args)
+        U = stp.get_preset(args[5]).U
+        return circuits.Pathway(*args, stp_u0=p.stp_u0, stp_f=U if p.stp_f_is_U else None)
     paths = (
         ("pyr1_pyr2", pw("pyr1", "pyr2", "ge_s", p.p, p.w_lower_upper, "std")),
         ("pyr1_pv", pw("pyr1", "pv", "ge", p.p, p.w_lower_pv, "std")),
@@ -158,10 +171,10 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
     """Run every seed; traces are stored per seed (rows) and summarised over seeds."""
     backends.check_backend(backend, threads)
     if threads is not None and threads > 1:
-        # measured: with 2 OpenMP threads the full circuit's lower event rate fell from 5.4 to 2.4 Hz
-        # (benchmarks/multiplexing.py); the transfer protocol (no network synapses) is unaffected
-        raise ValueError(f"threads={threads}: OpenMP threads change this circuit's results with Brian2 2.10 "
-                         "cpp_standalone (synaptic updates); use threads=1 or leave threads unset")
+        # measured on one full seed: 2 threads 26.4 s vs 1 thread 25.1 s, upper event rate 5.14 vs
+        # 5.43 Hz; Brian2 2.10 marks OpenMP "not well tested"
+        raise ValueError(f"threads={threads}: OpenMP threads do not speed this circuit up on cpp_standalone "
+                         "and Brian2 2.10 marks them untested; use threads=1 or leave threads unset")
     p = params
     per_seed, walls = [], []
     for k in range(p.seeds):
