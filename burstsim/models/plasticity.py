@@ -1,0 +1,116 @@
+"""Burst-dependent plasticity (Payeur et al. 2021 ``AdaptiveEBCPConnection``; Greedy et al. 2022
+BurstCCN with a fixed reference burst probability).
+
+For a synapse from neuron j onto neuron i, with Etr_j the presynaptic *event* trace (+1 per
+presynaptic event, time constant ``tau_pre``)::
+
+    postsynaptic event:  w += eta * (-P_ref + h_minus) * Etr_j
+    postsynaptic burst:  w += eta * (1 + h_minus) * Etr_j
+    presynaptic event:   w += eta * h_plus            (then Etr_j += 1)
+
+so the mean drift is eta * E_i * (P_i - P_ref) * <Etr_j>: weights grow when the burst probability
+P_i exceeds the reference. ``reference="moving_average"`` (Payeur) takes P_ref = B_avg/E_avg of
+the postsynaptic neuron's moving averages (time constant ``tau_avg``; 1 when there is no event yet),
+read before the current event is counted; ``reference="fixed"`` (BurstCCN) uses the constant
+``p_ref``. The optional homeostatic band adds h_plus = max(0, r_min - r_i)/Hz when the postsynaptic
+event rate r_i falls below ``r_min`` and h_minus = (r_max - r_i)/r_i above ``r_max``. Weights are
+clipped to [w_min, w_max] after every update. The shared flag ``plastic`` (a TimedArray schedule)
+gates learning; transmission continues when it is 0.
+
+Events and bursts are the custom events of ``burstsim.models.detection``: the presynaptic and
+postsynaptic groups need them (and the postsynaptic moving averages with ``tau_avg``). Within a
+step, presynaptic events are processed before postsynaptic ones (Auryn's order), and the moving
+averages are updated after the weight change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from brian2 import Hz, Synapses, TimedArray, ms, second
+
+from burstsim.models import detection as det
+from burstsim.params import Params, param
+
+P21 = "Payeur et al. 2021, AdaptiveEBCPConnection (Fig. 2E-G: run_plasticity_rule.sh)"
+G22 = "Greedy et al. 2022 (fixed p_b)"
+REFERENCES = ("moving_average", "fixed")
+
+
+@dataclasses.dataclass(frozen=True)
+class PlasticityParams(Params):
+    """Parameters of the burst-dependent rule (defaults: Payeur et al. 2021 Fig. 2E-G, homeostasis off)."""
+
+    eta: float = param(3.5e-3, None, "positive", "learning rate (weight units per unit trace)", P21)
+    tau_pre: object = param(100 * ms, ms, "positive", "presynaptic event trace time constant", P21)
+    tau_avg: object = param(5 * second, second, "positive", "postsynaptic event/burst moving-average time "
+                            "constant (alpha)", P21)
+    reference: str = param("moving_average", check="choice", choices=REFERENCES,
+                           doc="reference burst probability: the postsynaptic moving average B_avg/E_avg "
+                           "(Payeur) or the constant p_ref (BurstCCN)", source=P21 + "; " + G22)
+    p_ref: float = param(0.2, None, "open_probability", "fixed reference burst probability (reference='fixed')",
+                         G22)
+    w_min: float = param(0.0, None, "any", "lower weight bound", P21)
+    w_max: float = param(1.0, None, "any", "upper weight bound", P21)
+    r_min: object = param(None, Hz, "nonnegative", "homeostatic potentiation below this postsynaptic "
+                          "event rate (None: off; Fig. 2E-G and XOR: 2 Hz)", P21)
+    r_max: object = param(None, Hz, "positive", "homeostatic depression above this postsynaptic event "
+                          "rate (None: off; Fig. 2E-G: 12 Hz)", P21)
+
+    def validate(self) -> None:
+        if not self.w_min < self.w_max:
+            raise ValueError(f"weight bounds in the wrong order: w_min ({self.w_min}) must be below "
+                             f"w_max ({self.w_max})")
+
+    def detection(self, rule: str = "trace", window=16 * ms) -> det.Detection:
+        """The event/burst detection the postsynaptic group needs (its moving averages use tau_avg)."""
+        return det.Detection(rule=rule, window=window, tau_avg=self.tau_avg)
+
+
+def plastic_synapses(source, target, params: PlasticityParams = PlasticityParams(), target_var: str | None = "ge_s",
+                     schedule: TimedArray | None = None, name: str = "plastic", connect: dict | None = None) -> Synapses:
+    """Synapses from `source` to `target` that learn with the burst-dependent rule.
+
+    Presynaptic events transmit ``weight`` onto ``<target_var>_post`` without delay (Auryn's
+    AdaptiveEBCP transmits events only); ``target_var=None`` transmits nothing. `schedule` is a
+    TimedArray of 0/1 over time that switches plasticity (default: always on). Set ``S.weight``
+    after connecting (``weight``: AdEx targets have a ``w``)."""
+    p = params
+    ref = "p_ref" if p.reference == "fixed" else (
+        "int(E_avg_post > 0)*clip(B_avg_post/(E_avg_post + int(E_avg_post <= 0)), 0, 1) + int(E_avg_post <= 0)")
+    h_minus = "0" if p.r_max is None else (
+        "int(event_rate_post > r_max)*(r_max - event_rate_post)/(event_rate_post + int(event_rate_post <= r_max)*Hz)")
+    h_plus = "0" if p.r_min is None else "clip(r_min - event_rate_post, 0*Hz, r_min)/Hz"
+    transmit = f"{target_var}_post += weight\n" if target_var else ""
+    ns = {"eta": p.eta, "tau_pre": p.tau_pre, "tau_avg": p.tau_avg, "p_ref": p.p_ref, "w_min": p.w_min, "w_max": p.w_max,
+          "r_min": p.r_min if p.r_min is not None else 0 * Hz, "r_max": p.r_max if p.r_max is not None else 0 * Hz}
+    if schedule is not None:
+        ns["plasticity_schedule"] = schedule
+        plastic = "plastic = plasticity_schedule(t) : 1 (shared)"
+    else:
+        plastic = "plastic = 1 : 1 (shared)"
+    model = f"""
+weight : 1
+dEtr/dt = -Etr/tau_pre : 1 (event-driven)
+{plastic}
+"""
+    S = Synapses(source, target, model=model,
+                 on_pre={"pre": f"{transmit}weight = clip(weight + plastic*eta*{h_plus}, w_min, w_max)\nEtr += 1"},
+                 on_post={"post_e": f"weight = clip(weight + plastic*eta*(-({ref}) + {h_minus})*Etr, w_min, w_max)",
+                          "post_b": f"weight = clip(weight + plastic*eta*(1 + {h_minus})*Etr, w_min, w_max)"},
+                 on_event={"pre": "event", "post_e": "event", "post_b": "burst"},
+                 namespace=ns, name=name)
+    if connect is not None:
+        S.connect(**connect)
+    return S
+
+
+def schedule_array(times_s, values, dt, duration, name: str, unit=1) -> TimedArray:
+    """A piecewise-constant TimedArray: ``values[k]`` (times `unit`) from ``times_s[k]`` (seconds) on,
+    0 before ``times_s[0]``."""
+    n = int(round(float(duration / dt))) + 1
+    t = np.arange(n) * float(dt / second)
+    idx = np.searchsorted(np.asarray(times_s, float), t + 1e-12, side="right") - 1
+    arr = np.asarray(values, float)[np.clip(idx, 0, None)] * (idx >= 0)
+    return TimedArray(arr * unit, dt=dt, name=name)
