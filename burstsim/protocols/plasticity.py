@@ -371,21 +371,27 @@ def zero_crossing(x: np.ndarray, y: np.ndarray) -> float:
     return float("nan")
 
 
+def weight_rate_and_bp_excess(a: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per bin (rows: replicas): bin times, rate of change of the mean weight (1/s) and postsynaptic
+    BP minus its moving average (the average taken at the bin's two ends)."""
+    t, samples = a["net_bin_t_s"], a["net_sample_t_s"]
+    n = min(len(t), len(samples) - 1)   # weights are sampled at the bin edges
+    dw = np.diff(a["net_w_mean"], axis=1)[:, :n] / float(samples[1] - samples[0])
+    pbar = a["net_post_pbar"]
+    excess = a["net_post_bp"][:, :n] - 0.5 * (pbar[:, :n] + pbar[:, 1:n + 1])
+    return t[:n], dw, excess
+
+
 def network_analysis(a: dict) -> dict:
-    """Rate of weight change against BP - Pbar per bin, and each segment's weight drift."""
-    t_bins, samples = a["net_bin_t_s"], a["net_sample_t_s"]
-    bin_s = float(samples[1] - samples[0])
-    w = a["net_w_mean"].mean(axis=0)
-    pbar = a["net_post_pbar"].mean(axis=0)
-    bp = np.nanmean(a["net_post_bp"], axis=0)
+    """Correlation of the replica-averaged rate of weight change with BP minus its moving average
+    over the plastic bins, and each segment's weight drift (the last one is the control)."""
+    t, dw, excess = weight_rate_and_bp_excess(a)
     starts = a["net_segment_starts_s"]
-    n = min(len(t_bins), len(samples) - 1)
-    dw = np.diff(w)[:n] / bin_s                      # per bin [samples[k], samples[k+1]]
-    diff = bp[:n] - 0.5 * (pbar[:n] + pbar[1:n + 1])
-    plastic = t_bins[:n] > starts[0]
-    r = float(np.corrcoef(dw[plastic], diff[plastic])[0, 1])
-    seg_end = np.append(starts[1:], starts[-1] + (starts[1] - starts[0]))
-    drift = np.array([np.interp(e, samples, w) - np.interp(s, samples, w) for s, e in zip(starts, seg_end)])
+    plastic = t > starts[0]
+    r = float(np.corrcoef(dw.mean(axis=0)[plastic], np.nanmean(excess, axis=0)[plastic])[0, 1])
+    samples, w = a["net_sample_t_s"], a["net_w_mean"].mean(axis=0)
+    ends = np.append(starts[1:], starts[-1] + (starts[1] - starts[0]))
+    drift = np.array([np.interp(e, samples, w) - np.interp(s, samples, w) for s, e in zip(starts, ends)])
     return {"net_r_dw_vs_bp_minus_pbar": r, "net_segment_drifts": drift.tolist(),
             "net_control_drift_ratio": float(abs(drift[-1]) / np.max(np.abs(drift[:-1])))}
 

@@ -1,0 +1,97 @@
+"""Payeur et al. 2021 Fig. 2: the burst-dependent rule's weight change in (a) the periodic pairing
+protocol, (b) the Poisson protocol (one curve per starting reference burst probability), (c) the
+burst-Poisson protocol (one curve per event rate), and (d) the network protocol: postsynaptic ER,
+BP and its moving average; the weight change against BP minus the moving average; the presynaptic
+ER and BP (mean +/- 1 SD over replicas). Parts missing from the Result are left out."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from burstsim.protocols import plasticity  # noqa: E402
+from burstsim.results import Result  # noqa: E402
+
+
+def _band(ax, x, rows, color, label):
+    m, s = np.nanmean(rows, axis=0), np.nanstd(rows, axis=0)
+    ax.plot(x, m, color=color, label=label)
+    ax.fill_between(x, m - s, m + s, color=color, alpha=0.25, lw=0)
+
+
+def _zero(ax):
+    ax.axhline(0, color="0.6", lw=0.8)
+
+
+def _network(axes, a: dict):
+    t = a["net_bin_t_s"]
+    ts = a["net_sample_t_s"]
+    for start in a["net_segment_starts_s"]:
+        for ax in axes:
+            ax.axvline(start, color="0.85", lw=0.8)
+    ax = axes[0]
+    _band(ax, t, 100 * a["net_post_bp"], "tab:orange", "post BP (%)")
+    _band(ax, ts, 100 * a["net_post_pbar"], "k", "moving average (%)")
+    ax.get_lines()[-1].set_linestyle("--")
+    ax.set_ylabel("BP (%)")
+    ax.legend(fontsize=7, loc="upper left")
+    ax.set_title("(d) network: post BP and its moving average", fontsize=9)
+    ax = axes[1]
+    w = a["net_w_mean"]
+    _band(ax, ts, 100 * (w / w[:, :1] - 1), "tab:green", "mean weight change (%)")
+    tb, _, excess = plasticity.weight_rate_and_bp_excess(a)
+    ax2 = ax.twinx()
+    ax2.plot(tb, 100 * np.nanmean(excess, axis=0), color="tab:orange", lw=0.8)
+    ax2.set_ylabel("BP - avg (%)", color="tab:orange", fontsize=8)
+    ax.set_ylabel("weight change (%)")
+    ax.set_title("weights follow BP minus its moving average", fontsize=9)
+    ax = axes[2]
+    _band(ax, t, a["net_pre_er_hz"], "tab:blue", "pre ER (Hz)")
+    ax3 = ax.twinx()
+    ax3.plot(t, 100 * np.nanmean(a["net_pre_bp"], axis=0), color="tab:orange", lw=0.8)
+    ax3.set_ylabel("pre BP (%)", color="tab:orange", fontsize=8)
+    ax.set_ylabel("pre ER (Hz)")
+    ax.set_xlabel("time (s)")
+    ax.set_title("presynaptic input (last segment: higher pre BP, a control)", fontsize=9)
+
+
+def plot(result: Result):
+    """The figure of a plasticity Result."""
+    a = result.arrays
+    fig = plt.figure(figsize=(12, 9), constrained_layout=True)
+    grid = fig.add_gridspec(3, 2, width_ratios=(1, 1.6))
+    left = [fig.add_subplot(grid[k, 0]) for k in range(3)]
+    if "periodic_dw" in a:
+        ax = left[0]
+        ax.plot(a["periodic_freq_hz"], a["periodic_dw"], "o-", color="k", ms=3)
+        ax.axvline(62.5, color="tab:orange", ls=":", label="1/16 ms")
+        _zero(ax)
+        ax.set(xlabel="pairing frequency (Hz)", ylabel="weight change")
+        ax.legend(fontsize=7)
+        ax.set_title("(a) periodic pairing", fontsize=9)
+    if "poisson_dw" in a:
+        ax = left[1]
+        for ref, rows, c in zip(a["poisson_pbar0"], a["poisson_dw"], ("tab:blue", "tab:red", "tab:green")):
+            _band(ax, a["poisson_rate_hz"], rows.T, c, f"reference {100 * ref:.0f} %")
+        _zero(ax)
+        ax.set(xlabel="pre = post rate (Hz)", ylabel="weight change")
+        ax.legend(fontsize=7)
+        ax.set_title("(b) Poisson pre and post", fontsize=9)
+    if "bp_dw" in a:
+        ax = left[2]
+        for er, rows, c in zip(a["bp_event_rate_hz"], a["bp_dw"], ("tab:blue", "tab:red", "tab:green")):
+            _band(ax, 100 * a["bp_burst_prob"], rows.T, c, f"ER {er:g} Hz")
+        _zero(ax)
+        ax.set(xlabel="postsynaptic burst probability (%)", ylabel="weight change")
+        ax.legend(fontsize=7)
+        ax.set_title("(c) burst-Poisson", fontsize=9)
+    if "net_w_mean" in a:
+        right = [fig.add_subplot(grid[k, 1]) for k in range(3)]
+        _network(right, a)
+    r = result.summary.get("net_r_dw_vs_bp_minus_pbar")
+    fig.suptitle("Burst-dependent plasticity (Payeur et al. 2021 Fig. 2)"
+                 + (f"   r(dw/dt, BP - avg) = {r:.2f}" if r is not None else ""), fontsize=10)
+    return fig
