@@ -80,3 +80,95 @@ def test_homeostatic_potentiation_on_presynaptic_events():
 def test_bad_rule_parameters(changes, message):
     with pytest.raises(ValueError, match=message):
         plasticity.PlasticityParams(**changes)
+
+
+# --- the protocols, quick variants (the same code as the full runs, smaller sizes) -------------
+
+QUICK = protocol.Params.quick(parts=("periodic", "poisson", "burst_poisson"))
+
+
+@pytest.fixture(scope="module")
+def pairing():
+    return protocol.run(QUICK, backend="cpp")
+
+
+def test_periodic_pairing_flips_sign_at_the_burst_boundary(pairing):
+    a = pairing.arrays
+    f, dw = a["periodic_freq_hz"], a["periodic_dw"]
+    assert np.all(dw[f <= 58.4] < 0) and np.all(dw[f >= 63.5] > 0)
+    assert pairing.summary["periodic_max_f_depressed_hz"] == pytest.approx(58.3, abs=0.1)
+
+
+def test_burst_poisson_crosses_zero_at_the_reference(pairing):
+    s = pairing.summary
+    for er in (5, 10):
+        assert s[f"bp_zero_crossing_er{er}"] == pytest.approx(0.2, abs=0.03)
+    assert 0 < s["bp_slope_er5"] < s["bp_slope_er10"]
+
+
+def test_poisson_curve_is_bcm_like_with_a_moving_threshold(pairing):
+    s = pairing.summary
+    assert s["poisson_zero_crossing_hz_pbar30"] == pytest.approx(24, abs=4)
+    assert s["poisson_zero_crossing_hz_pbar50"] == pytest.approx(45, abs=5)
+    mean = pairing.arrays["poisson_dw"].mean(axis=-1)
+    assert mean[0].min() < 0 and mean[1].min() < mean[0].min()   # deeper depression for the higher reference
+
+
+def test_network_weights_follow_bp_minus_its_average():
+    p = protocol.Params.quick(parts=("network",), replicas=2, segment=6 * second)
+    r = protocol.run(p, backend="cpp")
+    assert r.summary["net_r_dw_vs_bp_minus_pbar"] >= 0.8
+    assert r.summary["net_control_drift_ratio"] < 0.1
+    drifts = r.summary["net_segment_drifts"]
+    assert drifts[1] > 0 and drifts[3] < 0   # d x 1.5 raises the weights, d x 0.55 lowers them
+
+
+def test_figure_from_saved_result(pairing, tmp_path):
+    from burstsim.figures import plasticity as figure
+    from burstsim.results import Result
+
+    loaded = Result.load(pairing.save(tmp_path / "p"))
+    assert loaded.summary["bp_slope_er10"] == pytest.approx(pairing.summary["bp_slope_er10"])
+    assert len(figure.plot(loaded).axes) == 3
+
+
+@pytest.mark.slow
+def test_pairing_protocols_on_runtime(pairing):
+    """Runtime draws the same spike trains (numpy seed) and must give the same weights."""
+    rt = protocol.run(QUICK, backend="runtime")
+    for key in ("periodic_dw", "poisson_dw", "bp_dw"):
+        np.testing.assert_allclose(rt.arrays[key], pairing.arrays[key], rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.slow
+def test_network_on_runtime_matches_cpp():
+    p = protocol.Params.quick(parts=("network",), replicas=1, n_pre=100, n_post=100, p_plastic=1.0,
+                              burn_in=5 * second, segment=4 * second, bin=1 * second)
+    rt, cpp = (protocol.run(p, backend=b) for b in ("runtime", "cpp"))
+    for key in ("net_post_er_hz", "net_pre_er_hz"):
+        assert np.mean(rt.arrays[key]) == pytest.approx(np.mean(cpp.arrays[key]), rel=0.1), key
+    assert np.mean(rt.arrays["net_w_mean"]) == pytest.approx(np.mean(cpp.arrays["net_w_mean"]), rel=0.02)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"eta": -1e-3}, "eta must be > 0"),
+    ({"tau_pre": 0 * ms}, "tau_pre must be > 0"),
+    ({"alpha": -1 * second}, "alpha must be > 0"),
+    ({"burst_pbar0": 1.2}, "burst_pbar0 must lie strictly between 0 and 1"),
+    ({"poisson_pbar0": np.array([0.3, 0.0])}, "poisson_pbar0 must lie strictly between 0 and 1"),
+    ({"parts": ("nonsense",)}, "choose a non-empty subset"),
+])
+def test_bad_protocol_parameters(changes, message):
+    with pytest.raises(ValueError, match=message):
+        protocol.Params(**changes)
+
+
+def test_cli_rejects_bad_parameters_before_any_build(tmp_path):
+    from burstsim import cli
+
+    root = backends.cache_root()
+    before = set(root.iterdir()) if root.exists() else set()
+    with pytest.raises(SystemExit, match="eta must be > 0"):
+        cli.main(["run", "plasticity", "--backend", "cpp", "--set", "eta=0", "--out", str(tmp_path / "o")])
+    assert (set(root.iterdir()) if root.exists() else set()) == before
+    assert not (tmp_path / "o").exists()
