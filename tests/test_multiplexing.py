@@ -47,6 +47,7 @@ def test_each_layer_multiplexes_two_signals(quick):
     assert 0.20 <= s["lower_burst_prob"] <= 0.28 and 0.24 <= s["upper_burst_prob"] <= 0.32
 
 
+@pytest.mark.slow
 def test_published_stp_quirk_matters(quick):
     """With the eTM increment f = 0.1 that the paper describes (instead of the published code's
     u += U(1 - u)) the facilitating feedback is much stronger and the lower layer bursts too often."""

@@ -118,9 +118,17 @@ def test_network_weights_follow_bp_minus_its_average():
     p = protocol.Params.quick(parts=("network",), replicas=2, segment=6 * second)
     r = protocol.run(p, backend="cpp")
     assert r.summary["net_r_dw_vs_bp_minus_pbar"] >= 0.8
-    assert r.summary["net_control_drift_ratio"] < 0.1
     drifts = r.summary["net_segment_drifts"]
     assert drifts[1] > 0 and drifts[3] < 0   # d x 1.5 raises the weights, d x 0.55 lowers them
+
+
+@pytest.mark.slow
+def test_network_control_segment_keeps_the_weights():
+    """Raising the presynaptic BP (control segment) barely moves the weights; the drift is noise, so
+    this needs the quick variant's 4 replicas of 10 s segments."""
+    r = protocol.run(protocol.Params.quick(parts=("network",)), backend="cpp")
+    assert r.summary["net_r_dw_vs_bp_minus_pbar"] >= 0.8
+    assert r.summary["net_control_drift_ratio"] < 0.1
 
 
 def test_figure_from_saved_result(pairing, tmp_path):

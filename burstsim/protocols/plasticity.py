@@ -94,8 +94,9 @@ class Params(ParamsBase):
     dend_rate: object = param(1 * Hz, Hz, "positive", "their rate (kappa)", NET)
     p_dend: float = param(0.2, None, "open_probability", "their connection probability", NET)
     d0: float = param(0.25, None, "nonnegative", "their weight d0 (g_L,d units)", NET)
-    d_factors: object = param(np.array([1, 1.5, 1, 0.55, 1, 1]), None, "nonnegative",
-                              "dendritic weight d/d0 in each plastic segment", NET)
+    d_factors: object = param(np.array([1, 1.5, 1, 0.55, 1]), None, "nonnegative",
+                              "dendritic weight d/d0 in each plastic segment before the control segment "
+                              "(which keeps d0)", NET)
     control_current: object = param(40 * pA, pA, "any", "extra current into the input dendrites in the last "
                                     "(control) segment", NET)
     I_post_dend: object = param(50 * pA, pA, "any", "constant current into the post dendrites", NET)
@@ -138,6 +139,7 @@ class Params(ParamsBase):
                                            tau_avg=self.alpha_pairing, w_min=-UNBOUNDED, w_max=UNBOUNDED)
 
     def network_duration(self):
+        """Burn-in, the plastic segments and the control segment: 170 s at the published sizes."""
         return self.burn_in + (len(self.d_factors) + 1) * self.segment
 
 
