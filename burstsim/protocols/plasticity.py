@@ -104,6 +104,8 @@ class Params(ParamsBase):
     segment: object = param(25 * second, second, "positive", "segment length", NET)
     bin: object = param(2.5 * second, second, "positive", "bin of the recorded traces", NET)
     replicas: int = param(20, None, "count", "independent realisations of the network", NET)
+    workers: int = param(1, None, "count", "processes that run network replicas side by side (cpp or cuda; each "
+                         "keeps its own cached build)", "burstsim")
     dt: object = param(0.1 * ms, ms, "positive", "step of the network protocol", NET)
     seed: int = param(1, None, "nonnegative", "random seed (replica k uses seed + k)", "burstsim")
 
@@ -278,8 +280,9 @@ def segment_starts(p: Params) -> np.ndarray:
     return float(p.burn_in / second) + float(p.segment / second) * np.arange(len(p.d_factors) + 1)
 
 
-def network_replica(p: Params, seed: int, backend: str, report=None) -> tuple[dict, dict]:
-    """One realisation of the Fig. 2E-G network: traces in bins of ``p.bin``."""
+def network_replica(p: Params, seed: int, backend: str, report=None, slot: int = 0) -> tuple[dict, dict]:
+    """One realisation of the Fig. 2E-G network: traces in bins of ``p.bin``. `slot` picks one of
+    several build directories, so that parallel workers do not share one."""
     rule = p.rule("network")
     T, dt = p.network_duration(), p.dt
     starts = segment_starts(p)
@@ -289,7 +292,7 @@ def network_replica(p: Params, seed: int, backend: str, report=None) -> tuple[di
     n_expected = p.n_pre * p.n_post * p.p_plastic
     n_rec = int(min(N_WEIGHTS_RECORDED, n_expected // 2))
     key = backends.build_key(NAME, "network", p.n_pre, p.n_post, p.p_plastic, p.n_dend_sources, p.p_dend,
-                             float(T / second), float(dt / ms), float(p.bin / second), n_rec)
+                             float(T / second), float(dt / ms), float(p.bin / second), n_rec, slot)
     with backends.backend(backend, key=key) as sim:
         defaultclock.dt = dt
         brian_seed(seed)
@@ -327,20 +330,52 @@ def network_replica(p: Params, seed: int, backend: str, report=None) -> tuple[di
     return out, wall
 
 
+def _replica_in_worker(job: tuple) -> tuple[dict, dict]:
+    """Run one replica in a worker process, in the first build slot no other worker holds."""
+    import fcntl
+
+    p, seed, backend, k = job
+    root = backends.cache_root()
+    root.mkdir(parents=True, exist_ok=True)
+    for slot in range(p.workers):
+        with open(root / f"{NAME}-network-slot{slot}.lock", "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue
+            print(f"plasticity: network replica {k + 1}/{p.replicas} on {backend} (worker slot {slot})",
+                  file=sys.stderr, flush=True)
+            return network_replica(p, seed, backend, None, slot)
+    raise RuntimeError("no free build slot: more replicas ran at once than workers")
+
+
 def network(p: Params, backend: str, report=None) -> tuple[dict, dict]:
-    """(d) All replicas; per-replica traces stacked in rows."""
-    rows, walls = [], []
-    for k in range(p.replicas):
-        print(f"plasticity: network replica {k + 1}/{p.replicas} on {backend}", file=sys.stderr, flush=True)
-        out, wall = network_replica(p, p.seed + k, backend, report)
-        rows.append(out)
-        walls.append(wall)
+    """(d) All replicas (in ``p.workers`` processes); per-replica traces stacked in rows."""
+    import time
+
+    t0 = time.perf_counter()
+    jobs = [(p, p.seed + k, backend, k) for k in range(p.replicas)]
+    if p.workers > 1 and backend != "runtime" and p.replicas > 1:
+        import concurrent.futures
+        import multiprocessing
+
+        # fork: scripts that call run() need no __main__ guard; each child sets up its own device
+        ctx = multiprocessing.get_context("fork")
+        with concurrent.futures.ProcessPoolExecutor(max_workers=p.workers, mp_context=ctx) as pool:
+            done = list(pool.map(_replica_in_worker, jobs))
+    else:
+        done = []
+        for job in jobs:
+            print(f"plasticity: network replica {job[3] + 1}/{p.replicas} on {backend}", file=sys.stderr, flush=True)
+            done.append(network_replica(p, job[1], backend, report))
+    rows, walls = [d[0] for d in done], [d[1] for d in done]
     arrays = {"net_bin_t_s": rows[0]["bin_t_s"], "net_sample_t_s": rows[0]["sample_t_s"],
               "net_segment_starts_s": segment_starts(p), "net_w_samples": rows[0]["w_samples"]}
     for key in ("w_mean", "post_pbar", "pre_er_hz", "pre_bp", "post_er_hz", "post_bp"):
         arrays[f"net_{key}"] = np.stack([r[key] for r in rows])
     wall = {"build_wall_s": float(sum(w["build_wall_s"] for w in walls)),
-            "sim_wall_s": float(sum(w["sim_wall_s"] for w in walls))}
+            "sim_wall_s": float(sum(w["sim_wall_s"] for w in walls)),
+            "elapsed_s": time.perf_counter() - t0}   # all replicas, builds included, workers side by side
     return arrays, wall
 
 
@@ -357,6 +392,8 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
         a, w = parts[name](params, backend, report)
         arrays.update(a)
         walls[f"{name}_build_wall_s"], walls[f"{name}_sim_wall_s"] = w["build_wall_s"], w["sim_wall_s"]
+        if "elapsed_s" in w:
+            walls[f"{name}_elapsed_s"] = w["elapsed_s"]
     walls["build_wall_s"] = sum(v for k, v in walls.items() if k.endswith("_build_wall_s"))
     walls["sim_wall_s"] = sum(v for k, v in walls.items() if k.endswith("_sim_wall_s"))
     result = Result(protocol=NAME, params=params_to_json(params), arrays=arrays, summary={}, seed=params.seed,
