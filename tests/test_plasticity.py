@@ -151,7 +151,7 @@ def test_pairing_protocols_on_runtime(pairing):
 
 @pytest.mark.slow
 def test_network_on_runtime_matches_cpp():
-    p = protocol.Params.quick(parts=("network",), replicas=1, n_pre=100, n_post=100, p_plastic=1.0,
+    p = protocol.Params.quick(parts=("network",), replicas=1, n_pre=200, n_post=100, p_plastic=0.5,
                               burn_in=5 * second, segment=4 * second, bin=1 * second)
     rt, cpp = (protocol.run(p, backend=b) for b in ("runtime", "cpp"))
     for key in ("net_post_er_hz", "net_pre_er_hz"):
