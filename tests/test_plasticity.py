@@ -114,6 +114,7 @@ def test_poisson_curve_is_bcm_like_with_a_moving_threshold(pairing):
     assert mean[0].min() < 0 and mean[1].min() < mean[0].min()   # deeper depression for the higher reference
 
 
+@pytest.mark.slow
 def test_network_weights_follow_bp_minus_its_average():
     p = protocol.Params.quick(parts=("network",), replicas=2, segment=6 * second)
     r = protocol.run(p, backend="cpp")
