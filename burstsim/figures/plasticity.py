@@ -26,6 +26,16 @@ def _zero(ax):
     ax.axhline(0, color="0.6", lw=0.8)
 
 
+def _curves(ax, x, dw, labels, xlabel: str, title: str):
+    """Weight change (conditions x points x realisations) against x, mean +/- 1 SD per condition."""
+    for rows, label, c in zip(dw, labels, ("tab:blue", "tab:red", "tab:green", "tab:purple")):
+        _band(ax, x, rows.T, c, label)
+    _zero(ax)
+    ax.set(xlabel=xlabel, ylabel="weight change")
+    ax.legend(fontsize=7)
+    ax.set_title(title, fontsize=9)
+
+
 def _network(axes, a: dict):
     t = a["net_bin_t_s"]
     ts = a["net_sample_t_s"]
@@ -73,21 +83,13 @@ def plot(result: Result):
         ax.legend(fontsize=7)
         ax.set_title("(a) periodic pairing", fontsize=9)
     if "poisson_dw" in a:
-        ax = left[1]
-        for ref, rows, c in zip(a["poisson_pbar0"], a["poisson_dw"], ("tab:blue", "tab:red", "tab:green")):
-            _band(ax, a["poisson_rate_hz"], rows.T, c, f"reference {100 * ref:.0f} %")
-        _zero(ax)
-        ax.set(xlabel="pre = post rate (Hz)", ylabel="weight change")
-        ax.legend(fontsize=7)
-        ax.set_title("(b) Poisson pre and post", fontsize=9)
+        labels = [f"reference {100 * ref:.0f} %" for ref in a["poisson_pbar0"]]
+        _curves(left[1], a["poisson_rate_hz"], a["poisson_dw"], labels, "pre = post rate (Hz)",
+                "(b) Poisson pre and post")
     if "bp_dw" in a:
-        ax = left[2]
-        for er, rows, c in zip(a["bp_event_rate_hz"], a["bp_dw"], ("tab:blue", "tab:red", "tab:green")):
-            _band(ax, 100 * a["bp_burst_prob"], rows.T, c, f"ER {er:g} Hz")
-        _zero(ax)
-        ax.set(xlabel="postsynaptic burst probability (%)", ylabel="weight change")
-        ax.legend(fontsize=7)
-        ax.set_title("(c) burst-Poisson", fontsize=9)
+        labels = [f"ER {er:g} Hz" for er in a["bp_event_rate_hz"]]
+        _curves(left[2], 100 * a["bp_burst_prob"], a["bp_dw"], labels, "postsynaptic burst probability (%)",
+                "(c) burst-Poisson")
     if "net_w_mean" in a:
         right = [fig.add_subplot(grid[k, 1]) for k in range(3)]
         _network(right, a)
