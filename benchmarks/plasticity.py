@@ -1,6 +1,6 @@
 """Wall time of the plasticity protocols (Payeur et al. 2021 Fig. 2) on one backend.
 
-    .venv/bin/python benchmarks/plasticity.py [--backend cpp] [--replicas 1] [--workers 1] [--no-pairing]
+    .venv/bin/python benchmarks/plasticity.py [--backend cpp] [--replicas 1] [--workers 1] [--no-pairing] [--out DIR]
 
 Times the three pairing protocols at their published sizes, and `--replicas` realisations of the
 network protocol (1000 + 1000 neurons, 200 000 plastic synapses, 170 s at dt = 0.1 ms), splitting
@@ -24,10 +24,13 @@ def main():
     ap.add_argument("--replicas", type=int, default=1, help="network realisations to time")
     ap.add_argument("--workers", type=int, default=1, help="processes running replicas side by side")
     ap.add_argument("--no-pairing", action="store_true", help="time only the network protocol")
+    ap.add_argument("--out", help="also save the Result here (burstsim figure plasticity --from DIR draws it)")
     args = ap.parse_args()
     parts = ("network",) if args.no_pairing else plasticity.PARTS
     p = plasticity.Params(parts=parts, replicas=args.replicas, workers=args.workers)
     r = plasticity.run(p, backend=args.backend)
+    if args.out:
+        r.save(args.out)
     w = r.wall_times
     per = w["network_sim_wall_s"] / args.replicas          # simulation time of one realisation
     elapsed = w["network_elapsed_s"] / args.replicas       # wall time per realisation, builds and workers included

@@ -25,6 +25,13 @@ import brian2
 from brian2 import Network, device, prefs, set_device
 
 BACKENDS = ("runtime", "cpp", "cuda")
+# cpp builds: vectorised exp (simd_math.h) and alias checks enough for Brian2's loops over many
+# arrays (its __restrict locals do not spare GCC the runtime alias tests; the default limit of 10
+# leaves every neuron state update scalar). Part of each cpp build directory's name, so that a
+# change of flags never mixes old object files with new ones.
+SIMD_HEADER = Path(__file__).with_name("simd_math.h")
+CPP_VECTOR_ARGS = ("--param=vect-max-version-for-alias-checks=200",)
+CPP_FLAGS_TAG = "v1"
 
 
 class BackendUnavailable(RuntimeError):
@@ -33,6 +40,12 @@ class BackendUnavailable(RuntimeError):
 
 def cache_root() -> Path:
     return Path(os.environ.get("BURSTSIM_CACHE", Path.home() / ".cache" / "burstsim"))
+
+
+def build_directory(name: str, key: str) -> Path:
+    """The cached build directory of backend `name` for the model structure `key`."""
+    tag = f"-{CPP_FLAGS_TAG}" if name == "cpp" else ""
+    return cache_root() / f"{name}{tag}-{key}"
 
 
 def build_key(*parts) -> str:
@@ -175,6 +188,14 @@ class Simulator:
         return time.perf_counter() - t0
 
 
+def _cpp_prefs() -> None:
+    """Flags that let GCC vectorise the neuron state updates (see CPP_VECTOR_ARGS)."""
+    args = list(prefs.codegen.cpp.extra_compile_args_gcc)
+    prefs.codegen.cpp.extra_compile_args_gcc = args + [a for a in CPP_VECTOR_ARGS if a not in args]
+    prefs.codegen.cpp.headers = list(prefs.codegen.cpp.headers) + [f'"{SIMD_HEADER.name}"']
+    prefs.codegen.cpp.include_dirs = list(prefs.codegen.cpp.include_dirs) + [str(SIMD_HEADER.parent)]
+
+
 def _cuda_prefs(compile_only: bool) -> None:
     import brian2cuda  # noqa: F401  (registers the device and its preferences)
 
@@ -203,11 +224,12 @@ def backend(name: str = "runtime", directory: str | os.PathLike | None = None, t
             key: str = "default", compile_only: bool = False):
     """Select a device for the simulations built inside the block; yields a :class:`Simulator`.
 
-    `directory` overrides the cached build directory ``<cache_root>/<name>-<key>``. `threads` sets
+    `directory` overrides the cached build directory (:func:`build_directory`). `threads` sets
     OpenMP threads for "cpp". `compile_only` (cuda) builds without a GPU."""
     check_backend(name, threads, compile_only)
     saved = {k: prefs[k] for k in ("codegen.cpp.extra_compile_args_gcc", "devices.cpp_standalone.openmp_threads",
-                                   "codegen.cpp.library_dirs", "codegen.cpp.runtime_library_dirs")}
+                                   "codegen.cpp.library_dirs", "codegen.cpp.runtime_library_dirs",
+                                   "codegen.cpp.headers", "codegen.cpp.include_dirs")}
     brian2.start_scope()
     # free the objects of earlier runs: automatic names ("poissoninput_binomial_1", ...) then come
     # out the same, so the generated code is identical and a cached build is reused
@@ -217,9 +239,10 @@ def backend(name: str = "runtime", directory: str | os.PathLike | None = None, t
         prefs.codegen.target = "cython"
         sim = Simulator(name, None)
     else:
-        path = Path(directory) if directory is not None else cache_root() / f"{name}-{key}"
+        path = Path(directory) if directory is not None else build_directory(name, key)
         path.mkdir(parents=True, exist_ok=True)
         if name == "cpp":
+            _cpp_prefs()
             prefs.devices.cpp_standalone.openmp_threads = int(threads or 0)
             set_device("cpp_standalone", directory=str(path), build_on_run=False)
         else:

@@ -71,7 +71,7 @@ def test_new_amplitudes_reuse_the_build(quick):
     p = QUICK.replace(seeds=1, sine_amp_dend=150 * pA, sine_amp_soma=100 * pA)
     key = backends.build_key(multiplexing.NAME, multiplexing.circuit(p).structure(), p.dt, p.rule, p.window,
                              p.burn_in + p.duration)
-    objects = sorted((backends.cache_root() / f"cpp-{key}").glob("code_objects/*.o"))
+    objects = sorted(backends.build_directory("cpp", key).glob("code_objects/*.o"))
     assert objects, "the quick run should have left a cached build"
     before = {o: o.stat().st_mtime for o in objects}
     again = multiplexing.run(p, backend="cpp", report=None)

@@ -15,7 +15,11 @@ Both conditions are evaluated in Brian2's ``thresholds`` slot, on the state befo
 reset, so synapses and plasticity triggered by "event"/"burst" see the pre-spike state (as in Auryn).
 Each neuron also keeps exponential moving averages of its events and bursts (``E_avg``, ``B_avg``,
 time constant ``tau_avg``; ``E_avg/tau_avg`` is an event rate in Hz), read by ensemble readouts and
-by burst-dependent plasticity.
+by burst-dependent plasticity, and an event trace ``E_tr`` (+1 per event, time constant
+``tau_trace``): the presynaptic trace of burst-dependent plasticity, kept once per neuron rather
+than once per synapse. Within a step, ``E_tr`` counts the step's event before any synapse runs,
+and the moving averages count it after all synapses have run (so a plasticity rule reads them
+without the current event, as in Auryn).
 """
 
 from __future__ import annotations
@@ -41,11 +45,17 @@ class Detection(Params):
     tau_avg: object = param(1 * second, second, "positive",
                             doc="time constant of the per-neuron event/burst moving averages",
                             source="Greedy et al. 2022 EMA: 1 s; Payeur et al. 2021 alpha: 2-5 s")
+    tau_trace: object = param(100 * ms, ms, "positive", doc="time constant of the per-neuron event trace "
+                              "(the presynaptic trace of burst-dependent plasticity)",
+                              source="Payeur et al. 2021 tau_pre: 100 ms (Fig. 2E-G), 50 ms (Fig. 2A-D)")
 
     def equations(self) -> str:
         common = """
 E_avg : 1            # moving average of events (E_avg/tau_avg is the event rate)
 B_avg : 1            # moving average of bursts
+E_tr : 1             # event trace (time constant tau_trace)
+new_event : 1        # 1 from the detection of an event to the end of its step
+new_burst : 1        # 1 from the detection of a burst to the end of its step
 event_rate = E_avg/tau_avg : Hz
 burst_rate = B_avg/tau_avg : Hz
 """
@@ -71,11 +81,13 @@ burst_counted : 1      # 1 once the current episode has produced its burst
                 "burst": f"{s} and t - t_last_spike <= burst_window + 0.01*dt and burst_counted == 0"}
 
     def reset(self) -> str:
-        """Code appended to the spike reset."""
-        return "burst_trace += 1" if self.rule == "trace" else "t_last_spike = t"
+        """Code appended to the spike reset (which runs after the synapses): counts the step's event
+        or burst in the moving averages."""
+        count = "E_avg += new_event\nB_avg += new_burst\nnew_event = 0\nnew_burst = 0\n"
+        return count + ("burst_trace += 1" if self.rule == "trace" else "t_last_spike = t")
 
     def namespace(self) -> dict:
-        return {"burst_window": self.window, "tau_avg": self.tau_avg}
+        return {"burst_window": self.window, "tau_avg": self.tau_avg, "tau_trace": self.tau_trace}
 
     def initial_values(self) -> dict:
         return {"t_last_spike": -1e4 * second} if self.rule == "isi" else {}
@@ -84,11 +96,14 @@ burst_counted : 1      # 1 once the current episode has produced its burst
 def attach(group: NeuronGroup, detection: Detection) -> None:
     """Add the per-step trace decay and the event/burst bookkeeping to a group built with
     ``detection.equations()`` and ``detection.events(...)``."""
-    decay = "E_avg *= exp(-dt/tau_avg)\nB_avg *= exp(-dt/tau_avg)"
+    decay = "E_avg *= exp(-dt/tau_avg)\nB_avg *= exp(-dt/tau_avg)\nE_tr *= exp(-dt/tau_trace)"
     if detection.rule == "trace":
         decay += "\nburst_trace *= exp(-dt/burst_window)"
     group.run_regularly(decay, when="groups", order=1, name=f"{group.name}_detection_decay")
-    group.run_on_event("event", "burst_counted = 0\nE_avg += 1")
-    group.run_on_event("burst", "burst_counted = 1\nB_avg += 1")
+    # right after the event thresholders (slot "after_thresholds"), before any synapse: the trace
+    # includes this step's event
+    after_thresholds = {"when": "after_thresholds", "order": group.order + 1}
+    group.run_on_event("event", "burst_counted = 0\nE_tr += 1\nnew_event = 1", **after_thresholds)
+    group.run_on_event("burst", "burst_counted = 1\nnew_burst = 1", **after_thresholds)
     for name, value in detection.initial_values().items():
         setattr(group, name, value)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from brian2 import Hz, PoissonInput, pA
+import numpy as np
+from brian2 import Hz, NeuronGroup, Synapses, pA, second
+from scipy.special import gammaln
 
 from burstsim.params import Params, param
 
@@ -38,11 +40,59 @@ PRIVATE_500HZ = PoissonBackground(rate=500 * Hz, n_exc=1, n_inh=1, w_exc_soma=0.
 
 
 def poisson_background(group, bg: PoissonBackground = SHARED_POOL) -> list:
-    """PoissonInputs onto the four conductances of a conductance-based pyramidal group."""
-    spec = [("ge_s", bg.n_exc, bg.w_exc_soma), ("gi_s", bg.n_inh, bg.w_inh_soma),
-            ("ge_d", bg.n_exc, bg.w_exc_dend), ("gi_d", bg.n_inh, bg.w_inh_dend)]
-    return [PoissonInput(group, var, N=int(n), rate=bg.rate, weight=float(w))
-            for var, n, w in spec if w > 0]
+    """Independent Poisson inputs onto the four conductances of a conductance-based pyramidal group.
+
+    Per neuron and conductance, ``n`` inputs at ``rate``, each firing with probability rate*dt per
+    step: the count per step is binomial(n, rate*dt), as with Brian2's ``PoissonInput``. The counts
+    are generated event-driven, so that the cost is per arrival, not per neuron and step: a helper
+    group keeps, per neuron and conductance, the step of the next arrival (steps with at least one
+    arrival are Bernoulli(1 - q), q = (1 - rate*dt)^n, so the gaps are geometric) and the count
+    it brings (binomial conditioned on >= 1, drawn at the arrival by inversion of its CDF, truncated
+    where the tail falls below 1e-15); one-to-one synapses add weight x count to the conductance in
+    the step of the arrival (before the next state update, like ``PoissonInput``). Returns the Brian2 objects to add to the network."""
+    dt = float(group.clock.dt / second)
+    spec = [(var, int(n), float(w)) for var, n, w in
+            [("ge_s", bg.n_exc, bg.w_exc_soma), ("gi_s", bg.n_inh, bg.w_inh_soma),
+             ("ge_d", bg.n_exc, bg.w_exc_dend), ("gi_d", bg.n_inh, bg.w_inh_dend)] if w > 0 and n > 0]
+    p_step = float(bg.rate / Hz) * dt
+    if not p_step < 1:
+        raise ValueError(f"background rate {bg.rate} is not below 1/dt ({1 / dt:g} Hz); use a smaller dt")
+    if not spec or p_step == 0:
+        return []
+    eqs, events, gaps, draws = [], {}, {}, {}
+    for var, n, _ in spec:
+        log_q = n * float(np.log1p(-p_step))          # log P(no arrival in a step)
+        # geometric number of empty steps before the next arrival (capped at 1e9 steps, > 1 day)
+        gaps[var] = f"int(clip(floor(log(1 - rand())/{log_q!r}), 0, 1e9))"
+        draws[var] = " + ".join(["1"] + [f"int(u > {c!r})" for c in _truncated_binomial_cdf(n, p_step)])
+        eqs += [f"next_{var} : integer  # step of the next arrival onto {var}",
+                f"count_{var} : 1  # inputs arriving onto {var} in that step"]
+        events[f"arrive_{var}"] = f"t_in_timesteps >= next_{var}"
+    gen = NeuronGroup(len(group), "\n".join(eqs), events=events, name=f"{group.name}_background")
+    for var in gaps:
+        # drawn right after the arrival is detected, before the synapses transmit it
+        gen.run_on_event(f"arrive_{var}", f"u = rand()\ncount_{var} = {draws[var]}\nnext_{var} += 1 + {gaps[var]}",
+                         when="after_thresholds", order=gen.order + 1)
+        setattr(gen, f"next_{var}", gaps[var])
+    syn = Synapses(gen, group, on_pre={f"arrive_{var}": f"{var}_post += {w!r}*count_{var}_pre" for var, _, w in spec},
+                   on_event={f"arrive_{var}": f"arrive_{var}" for var in gaps}, name=f"{group.name}_background_in")
+    syn.connect(j="i")
+    return [gen, syn]
+
+
+def _truncated_binomial_cdf(n: int, p: float, tail: float = 1e-15) -> list[float]:
+    """CDF values F_1, F_2, ... of binomial(n, p) conditioned on >= 1 arrival, up to the first k with
+    1 - F_k < `tail`: count = 1 + #{k: u > F_k} for u uniform in [0, 1)."""
+    k = np.arange(1, n + 1)
+    log_pmf = (gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1) + k * np.log(p) + (n - k) * np.log1p(-p))
+    pmf = np.exp(log_pmf)
+    cdf = np.cumsum(pmf) / pmf.sum()
+    out = []
+    for c in cdf[:-1]:
+        if 1 - c < tail:
+            break
+        out.append(float(c))
+    return out
 
 
 @dataclasses.dataclass(frozen=True)

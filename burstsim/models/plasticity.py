@@ -2,11 +2,12 @@
 BurstCCN with a fixed reference burst probability).
 
 For a synapse from neuron j onto neuron i, with Etr_j the presynaptic *event* trace (+1 per
-presynaptic event, time constant ``tau_pre``)::
+presynaptic event, time constant ``tau_pre``; the ``E_tr`` that ``models.detection`` keeps per
+neuron, since all synapses of neuron j share it)::
 
     postsynaptic event:  w += eta * (-P_ref + h_minus) * Etr_j
     postsynaptic burst:  w += eta * (1 + h_minus) * Etr_j
-    presynaptic event:   w += eta * h_plus            (then Etr_j += 1)
+    presynaptic event:   w += eta * h_plus            (and Etr_j += 1)
 
 so the mean drift is eta * E_i * (P_i - P_ref) * <Etr_j>: weights grow when the burst probability
 P_i exceeds the reference. ``reference="moving_average"`` (Payeur) takes P_ref = B_avg/E_avg of
@@ -18,9 +19,10 @@ clipped to [w_min, w_max] after every update. The shared flag ``plastic`` (a Tim
 gates learning; transmission continues when it is 0.
 
 Events and bursts are the custom events of ``burstsim.models.detection``: the presynaptic and
-postsynaptic groups need them (and the postsynaptic moving averages with ``tau_avg``). Within a
-step, presynaptic events are processed before postsynaptic ones (Auryn's order), and the moving
-averages are updated after the weight change.
+postsynaptic groups need them, built with ``params.detection()`` (trace time constant ``tau_pre``,
+moving averages with ``tau_avg``). Within a step, the presynaptic trace already counts the step's
+event (Auryn processes presynaptic spikes first) and the moving averages are updated after the
+weight change.
 """
 
 from __future__ import annotations
@@ -64,8 +66,9 @@ class PlasticityParams(Params):
                              f"w_max ({self.w_max})")
 
     def detection(self, rule: str = "trace", window=16 * ms) -> det.Detection:
-        """The event/burst detection the postsynaptic group needs (its moving averages use tau_avg)."""
-        return det.Detection(rule=rule, window=window, tau_avg=self.tau_avg)
+        """The event/burst detection the groups need: the presynaptic event trace with tau_pre,
+        the postsynaptic moving averages with tau_avg."""
+        return det.Detection(rule=rule, window=window, tau_avg=self.tau_avg, tau_trace=self.tau_pre)
 
 
 def plastic_synapses(source, target, params: PlasticityParams = PlasticityParams(), target_var: str | None = "ge_s",
@@ -77,13 +80,16 @@ def plastic_synapses(source, target, params: PlasticityParams = PlasticityParams
     TimedArray of 0/1 over time that switches plasticity (default: always on). Set ``S.weight``
     after connecting (``weight``: AdEx targets have a ``w``)."""
     p = params
+    _check_detection(source, "tau_trace", p.tau_pre, "tau_pre", "source")
+    if p.reference == "moving_average" or p.r_min is not None or p.r_max is not None:
+        _check_detection(target, "tau_avg", p.tau_avg, "tau_avg", "target")
     ref = "p_ref" if p.reference == "fixed" else (
         "int(E_avg_post > 0)*clip(B_avg_post/(E_avg_post + int(E_avg_post <= 0)), 0, 1) + int(E_avg_post <= 0)")
     h_minus = "0" if p.r_max is None else (
         "int(event_rate_post > r_max)*(r_max - event_rate_post)/(event_rate_post + int(event_rate_post <= r_max)*Hz)")
     h_plus = "0" if p.r_min is None else "clip(r_min - event_rate_post, 0*Hz, r_min)/Hz"
     transmit = f"{target_var}_post += weight\n" if target_var else ""
-    ns = {"eta": p.eta, "tau_pre": p.tau_pre, "tau_avg": p.tau_avg, "p_ref": p.p_ref, "w_min": p.w_min, "w_max": p.w_max,
+    ns = {"eta": p.eta, "tau_avg": p.tau_avg, "p_ref": p.p_ref, "w_min": p.w_min, "w_max": p.w_max,
           "r_min": p.r_min if p.r_min is not None else 0 * Hz, "r_max": p.r_max if p.r_max is not None else 0 * Hz}
     if schedule is not None:
         ns["plasticity_schedule"] = schedule
@@ -92,18 +98,28 @@ def plastic_synapses(source, target, params: PlasticityParams = PlasticityParams
         plastic = "plastic = 1 : 1 (shared)"
     model = f"""
 weight : 1
-dEtr/dt = -Etr/tau_pre : 1 (event-driven)
 {plastic}
 """
     S = Synapses(source, target, model=model,
-                 on_pre={"pre": f"{transmit}weight = clip(weight + plastic*eta*{h_plus}, w_min, w_max)\nEtr += 1"},
-                 on_post={"post_e": f"weight = clip(weight + plastic*eta*(-({ref}) + {h_minus})*Etr, w_min, w_max)",
-                          "post_b": f"weight = clip(weight + plastic*eta*(1 + {h_minus})*Etr, w_min, w_max)"},
+                 on_pre={"pre": f"{transmit}weight = clip(weight + plastic*eta*{h_plus}, w_min, w_max)"},
+                 on_post={"post_e": f"weight = clip(weight + plastic*eta*(-({ref}) + {h_minus})*E_tr_pre, w_min, w_max)",
+                          "post_b": f"weight = clip(weight + plastic*eta*(1 + {h_minus})*E_tr_pre, w_min, w_max)"},
                  on_event={"pre": "event", "post_e": "event", "post_b": "burst"},
                  namespace=ns, name=name)
     if connect is not None:
         S.connect(**connect)
     return S
+
+
+def _check_detection(group, name: str, value, rule_name: str, role: str) -> None:
+    """The `role` group's detection must use the rule's time constant (it keeps the trace or averages)."""
+    have = group.namespace.get(name) if hasattr(group, "namespace") else None
+    if have is None or "E_tr" not in group.variables:
+        raise ValueError(f"the {role} group {group.name!r} has no event/burst detection; build it with "
+                         f"PlasticityParams.detection()")
+    if abs(float(have / value) - 1) > 1e-9:
+        raise ValueError(f"the {role} group {group.name!r} keeps its detection {name} = {have}, but the rule's "
+                         f"{rule_name} is {value}; build the group with PlasticityParams.detection()")
 
 
 def schedule_array(times_s, values, dt, duration, name: str, unit=1) -> TimedArray:

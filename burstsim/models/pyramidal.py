@@ -137,7 +137,7 @@ I_pulse_d : amp   # synaptic current pulse into the dendrite, lasts one step
     return f"""
 dVs/dt = -(Vs - E_L)/tau_s + (g_s*fd - ws + Is + I_in_s)/C_s + {syn_s} : volt
 dVd/dt = -(Vd - E_L)/tau_d + (g_d*fd + c_d*K - wd + Id + I_in_d)/C_d + {syn_d} : volt
-fd = 1/(1 + exp(-(Vd - E_d)/D)) : 1
+fd = 1/(1 + exp(-(Vd - E_d)/D)) : 1 (constant over dt)  # evaluated once per step
 K = {K} : 1
 dws/dt = -ws/tau_ws : amp
 {wd_eq}

@@ -308,7 +308,7 @@ def network_replica(p: Params, seed: int, backend: str, report=None, slot: int =
                         namespace={"d0": p.d0, "d_schedule": d_sched}, name="dend_input")
         dend.connect(p=p.p_dend)
         S = plasticity.plastic_synapses(pre, post, rule, "ge_s", schedule=plastic_sched, name="plastic",
-                                        connect={"p": p.p_plastic})
+                                        connect={"i": f"k for k in sample(N_pre, p={p.p_plastic!r})"})
         S.weight = p.w0
         mons = {f"{g.name}_{ev}": EventMonitor(g, ev, record=True, name=f"{g.name}_{ev}s")
                 for g in (pre, post) for ev in ("event", "burst")}
