@@ -107,18 +107,22 @@ class PulseNoise(Params):
     mean_dend: object = param(400 * pA, pA, "nonnegative", "mean current of each dendritic pulse train", G22)
     offset_dend: object = param(-10 * pA, pA, "any", "constant dendritic current", G22)
 
-    def expressions(self, dt) -> tuple[str, str]:
-        """(somatic, dendritic) current expressions for ``pyramidal_group(input_s=..., input_d=...)``."""
-        def pulses(rate, mean):
+    def equations(self, dt) -> str:
+        """Equations defining ``I_noise_s`` and ``I_noise_d`` (amp) for ``pyramidal_group(
+        input_s="I_noise_s", input_d="I_noise_d", extra_equations=...)``: four 0/1 pulse flags, one
+        random draw each, constant over the step."""
+        lines = []
+        for part, rate, mean in (("s", self.rate_soma, self.mean_soma), ("d", self.rate_dend, self.mean_dend)):
             p = float(rate * dt)
             if p > 1:
-                raise ValueError(f"pulse rate {rate} is above 1/dt; use a smaller dt")
-            if p == 0:
-                return "0*amp"
-            amp = float(mean / pA) / p
-            return f"{amp!r}*pA*(int(rand() < {p!r}) - int(rand() < {p!r}))"
-        dend = pulses(self.rate_dend, self.mean_dend) + f" + {float(self.offset_dend / pA)!r}*pA"
-        return pulses(self.rate_soma, self.mean_soma), dend
+                raise ValueError(f"pulse rate {rate} is above 1/dt ({1 / float(dt / second):g} Hz); use a smaller dt")
+            amp = float(mean / pA) / p if p > 0 else 0.0
+            lines += [f"pulse_{part}_plus = int(rand() < {p!r}) : 1 (constant over dt)",
+                      f"pulse_{part}_minus = int(rand() < {p!r}) : 1 (constant over dt)",
+                      f"I_noise_{part}_pulses = {amp!r}*pA*(pulse_{part}_plus - pulse_{part}_minus) : amp"]
+        lines += ["I_noise_s = I_noise_s_pulses : amp",
+                  f"I_noise_d = I_noise_d_pulses + {float(self.offset_dend / pA)!r}*pA : amp"]
+        return "\n" + "\n".join(lines) + "\n"
 
 
 BURSTCCN_NOISE = PulseNoise()

@@ -72,15 +72,22 @@ class PlasticityParams(Params):
 
 
 def plastic_synapses(source, target, params: PlasticityParams = PlasticityParams(), target_var: str | None = "ge_s",
-                     schedule: TimedArray | None = None, name: str = "plastic", connect: dict | None = None) -> Synapses:
+                     schedule: TimedArray | None = None, name: str = "plastic", connect: dict | None = None,
+                     trace: str = "E_tr_pre", summed: str = "") -> Synapses:
     """Synapses from `source` to `target` that learn with the burst-dependent rule.
 
     Presynaptic events transmit ``weight`` onto ``<target_var>_post`` without delay (Auryn's
     AdaptiveEBCP transmits events only); ``target_var=None`` transmits nothing. `schedule` is a
     TimedArray of 0/1 over time that switches plasticity (default: always on). Set ``S.weight``
-    after connecting (``weight``: AdEx targets have a ``w``)."""
+    after connecting (``weight``: AdEx targets have a ``w``).
+
+    `trace` is the presynaptic activity the rule multiplies (default: the source's event trace);
+    a rate-coded source (an input current, an ensemble's rate) gives its own expression, and
+    `summed` then carries the transmission as a summed variable (e.g.
+    ``"I_ff_post = weight*I_drive_pre : amp (summed)"``)."""
     p = params
-    _check_detection(source, "tau_trace", p.tau_pre, "tau_pre", "source")
+    if trace == "E_tr_pre":
+        _check_detection(source, "tau_trace", p.tau_pre, "tau_pre", "source")
     if p.reference == "moving_average" or p.r_min is not None or p.r_max is not None:
         _check_detection(target, "tau_avg", p.tau_avg, "tau_avg", "target")
     ref = "p_ref" if p.reference == "fixed" else (
@@ -99,12 +106,15 @@ def plastic_synapses(source, target, params: PlasticityParams = PlasticityParams
     model = f"""
 weight : 1
 {plastic}
+{summed}
 """
-    S = Synapses(source, target, model=model,
-                 on_pre={"pre": f"{transmit}weight = clip(weight + plastic*eta*{h_plus}, w_min, w_max)"},
-                 on_post={"post_e": f"weight = clip(weight + plastic*eta*(-({ref}) + {h_minus})*E_tr_pre, w_min, w_max)",
-                          "post_b": f"weight = clip(weight + plastic*eta*(1 + {h_minus})*E_tr_pre, w_min, w_max)"},
-                 on_event={"pre": "event", "post_e": "event", "post_b": "burst"},
+    on_pre = {}
+    if target_var or p.r_min is not None:
+        on_pre["pre"] = f"{transmit}weight = clip(weight + plastic*eta*{h_plus}, w_min, w_max)"
+    S = Synapses(source, target, model=model, on_pre=on_pre,
+                 on_post={"post_e": f"weight = clip(weight + plastic*eta*(-({ref}) + {h_minus})*{trace}, w_min, w_max)",
+                          "post_b": f"weight = clip(weight + plastic*eta*(1 + {h_minus})*{trace}, w_min, w_max)"},
+                 on_event={"post_e": "event", "post_b": "burst", **({"pre": "event"} if on_pre else {})},
                  namespace=ns, name=name)
     if connect is not None:
         S.connect(**connect)

@@ -155,10 +155,12 @@ ensemble : integer (constant)  # ensemble (readout) index
 def pyramidal_group(n: int, preset: str | PyramidalParams = "payeur2021",
                     detection: det.Detection | None = None, input_s: str = "0*amp",
                     input_d: str = "0*amp", name: str = "pyramidal", namespace: dict | None = None,
-                    dt=None) -> NeuronGroup:
+                    dt=None, extra_equations: str = "") -> NeuronGroup:
     """`n` two-compartment neurons with online "event"/"burst" custom events.
 
-    Initial state: V_s = V_d = E_L, theta = theta_0, adaptation 0 (set V_s yourself for a spread).
+    `extra_equations` declares what `input_s`/`input_d` refer to beyond the model (linked readouts,
+    summed synaptic currents). Initial state: V_s = V_d = E_L, theta = theta_0, adaptation 0 (set
+    V_s yourself for a spread).
     """
     p = get_preset(preset) if isinstance(preset, str) else preset
     detection = detection or det.Detection()
@@ -172,7 +174,8 @@ t_spk = t
 {detection.reset()}
 """
     ns = {**p.namespace(), **detection.namespace(), **(namespace or {})}
-    group = NeuronGroup(int(n), equations(p, input_s, input_d) + detection.equations(), threshold=spike,
+    group = NeuronGroup(int(n), equations(p, input_s, input_d) + detection.equations() + extra_equations,
+                        threshold=spike,
                         reset=reset, events=detection.events(spike), method="euler", namespace=ns,
                         name=name, dt=dt)
     group.Vs = p.E_L

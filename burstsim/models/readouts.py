@@ -3,6 +3,10 @@ Brian2 variables on a small readout group (one element per ensemble), updated ev
 summed variables from the neurons' moving averages (``E_avg``, ``B_avg``; see ``detection``).
 
 ``burst_prob`` is B/E of the ensemble; while an ensemble has no events yet it reads ``p_empty``.
+The readout also counts the ensemble's events and bursts of each step (``n_event``, ``n_burst``:
+the step before the current one; ``n_event_prev``, ``n_burst_prev``: the step before that), for
+inputs proportional to an ensemble's instantaneous rate n/(size*dt) (Greedy et al. 2022 spiking
+BurstCCN, whose ensembles talk through these rates).
 """
 
 from __future__ import annotations
@@ -14,6 +18,10 @@ READOUT_EQUATIONS = """
 E_total : 1      # sum of the members' event moving averages
 B_total : 1      # sum of the members' burst moving averages
 size : 1 (constant)
+n_event : 1      # events counted in the last step
+n_burst : 1      # bursts counted in the last step
+n_event_prev : 1 # events of the step before
+n_burst_prev : 1 # bursts of the step before
 event_rate = E_total/(size*tau_avg) : Hz
 burst_rate = B_total/(size*tau_avg) : Hz
 burst_prob = B_total/(E_total + int(E_total <= 0)) + p_empty*int(E_total <= 0) : 1
@@ -39,8 +47,12 @@ def ensemble_readout(group: NeuronGroup, ensemble: np.ndarray, tau_avg, p_empty:
     readout = NeuronGroup(n_ens, READOUT_EQUATIONS, namespace={"tau_avg": tau_avg, "p_empty": p_empty},
                           name=name)
     readout.size = sizes
+    # counts arrive in the synapses slot; the state updates of the next step read them, then they shift
+    readout.run_regularly("n_event_prev = n_event\nn_burst_prev = n_burst\nn_event = 0\nn_burst = 0",
+                          when="after_groups", name=f"{name}_shift")
     link = Synapses(group, readout, "E_total_post = E_avg_pre : 1 (summed)\nB_total_post = B_avg_pre : 1 (summed)",
-                    name=f"{name}_sum")
+                    on_pre={"count_event": "n_event_post += 1", "count_burst": "n_burst_post += 1"},
+                    on_event={"count_event": "event", "count_burst": "burst"}, name=f"{name}_sum")
     link.connect(i=np.arange(len(group)), j=ensemble)
     group.ensemble = ensemble
     return readout, link

@@ -86,8 +86,8 @@ def build_network(p: Params) -> tuple[Network, dict]:
         group = pyramidal.pyramidal_group(len(ensemble), neuron, det)
         background = inputs.poisson_background(group, p.background)
     else:  # burstccn2022: current pulses drawn each step
-        soma_noise, dend_noise = p.pulse_noise.expressions(p.dt)
-        group = pyramidal.pyramidal_group(len(ensemble), neuron, det, input_s=soma_noise, input_d=dend_noise)
+        group = pyramidal.pyramidal_group(len(ensemble), neuron, det, input_s="I_noise_s", input_d="I_noise_d",
+                                          extra_equations=p.pulse_noise.equations(p.dt))
         background = []
     group.Is = i_s[ensemble]
     group.Id = i_d[ensemble]

@@ -1,0 +1,278 @@
+"""Single-phase learning in a spiking BurstCCN of two ensembles (Greedy et al. 2022, spiking model).
+
+An input ensemble P1 (100 two-compartment neurons) drives an output ensemble P2 (100 neurons)
+through its events; P2's bursts and events feed back onto P1's apical dendrites (Y: + per burst,
+the facilitating pathway; Q = -p_b Y: - per event, the depressing one, tied to the feedforward
+weight). Each P1 neuron receives a constant input current I_pre through its own plastic weight W1
+(burst-dependent rule with the fixed reference p_b). In two target windows a teacher current
+k*(target - output event rate) depolarises or hyperpolarises P2's dendrites; P2's burst
+probability moves away from p_b, the feedback carries that to P1's dendrites, P1's bursts and events
+change W1 and with it the output rate, until the rate matches the target and the burst
+probabilities return to p_b. No separate forward and backward phases: plasticity is never off.
+
+Ensembles talk through their instantaneous rates (events or bursts of a step / (size*dt)) and
+moving averages, kept by ``models.readouts`` as Brian2 variables: every input is a gain in pA/Hz
+times such a rate, so the circuit is the same for any ensemble size and dt. The published
+discretisation (dt = 1 ms) reads P1 events one step late at P2 and P2 flags two steps late at P1;
+both lags are kept in steps. The published neuron quirks are the ``burstccn2022`` preset.
+
+    burstsim run single_phase --backend cpp --seeds 3 --out out/single_phase
+    python -m burstsim.protocols.single_phase --quick
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+
+import numpy as np
+from brian2 import (EventMonitor, Hz, Network, NeuronGroup, StateMonitor, TimedArray, defaultclock, linked_var, ms, pA,
+                    second)
+from brian2 import seed as brian_seed
+
+from burstsim import backends
+from burstsim.models import detection, inputs, plasticity, pyramidal, readouts
+from burstsim.params import Params as ParamsBase
+from burstsim.params import param
+from burstsim.results import Result, params_to_json
+
+NAME = "single_phase"
+SRC = "Greedy et al. 2022, spiking_burstccn/run_spiking_burstccn_model.py (spec burstccn.md s4)"
+RASTER_NEURONS = 10
+
+
+@dataclasses.dataclass(frozen=True)
+class Params(ParamsBase):
+    """Parameters of the two-ensemble single-phase experiment (defaults: the published run)."""
+
+    n: int = param(100, None, "count", "neurons per ensemble (P1 input, P2 output)", SRC)
+    dt: object = param(1 * ms, ms, "positive", "integration step (published: 1 ms; 0.1 ms for the fine variant)", SRC)
+    duration: object = param(100 * second, second, "positive", "simulated time", SRC)
+    targets: tuple = param((10.0, 5.0), None, "any", "target output event rate of each window (Hz)", SRC)
+    windows: tuple = param(((20.0, 40.0), (60.0, 80.0)), None, "any", "teaching windows (start, end) in s", SRC)
+    teacher_gains: tuple = param((80.0, 100.0), None, "any", "teacher gain k of each window (pA/Hz)", SRC)
+    p_b: float = param(0.375, None, "open_probability", "baseline burst probability (plasticity reference, Q = -p_b Y)",
+                       SRC)
+    I_pre: object = param(200 * pA, pA, "nonnegative", "constant input current into P1 somata at W1 = 1", SRC)
+    w1_init: float = param(0.4, None, "nonnegative", "initial W1", SRC)
+    w1_max: float = param(1.5, None, "positive", "upper bound of W1 (lower bound 0)", SRC)
+    dw_burst: float = param(0.046, None, "positive", "W1 change per P1 burst (-p_b times it per event): "
+                            "dt*eta*I_pre = 1 ms * 2.3e11 * 200 pA; kept per flag at any dt", SRC)
+    g_ff: object = param(22 * pA / Hz, pA / Hz, "nonnegative", "P2 soma drive per Hz of P1 event rate "
+                         "(W2 = 220 pA per event at N = 100, dt = 1 ms)", SRC)
+    g_y: object = param(92.4 * pA / Hz, pA / Hz, "nonnegative", "Y: P1 dendrite drive per Hz of P2 burst rate "
+                        "(4.2 W2; Q = -p_b Y per Hz of P2 event rate)", SRC)
+    bias_soma: object = param(50 * pA, pA, "any", "somatic bias at burst probability 0 (both ensembles)", SRC)
+    bias_gain: object = param(143 * pA, pA, "any", "bias reduction per unit of the ensemble burst probability", SRC)
+    I_out_dend: object = param(42 * pA, pA, "any", "constant current into P2 dendrites", SRC)
+    g_out_self: object = param(1.71 * pA / Hz, pA / Hz, "nonnegative", "P2 dendrite inhibition per Hz of its own "
+                               "instantaneous event rate", SRC)
+    tau_avg: object = param(1 * second, second, "positive", "moving averages of the ensemble rates", SRC)
+    seeds: int = param(3, None, "count", "number of realisations (seeds seed, seed+1, ...)", SRC + " (42, 1, 2)")
+    seed: int = param(42, None, "nonnegative", "first seed", SRC)
+    sample: object = param(10 * ms, ms, "positive", "sampling interval of the recorded traces", "burstsim")
+
+    def validate(self) -> None:
+        if not (len(self.targets) == len(self.windows) == len(self.teacher_gains)):
+            raise ValueError("targets, windows and teacher_gains need one entry per window, got "
+                             f"{len(self.targets)}, {len(self.windows)} and {len(self.teacher_gains)}")
+        T, prev_end = float(self.duration / second), 0.0
+        for k, ((a, b), r, g) in enumerate(zip(self.windows, self.targets, self.teacher_gains)):
+            if not 0 <= a < b <= T:
+                raise ValueError(f"window {k} ({a}, {b}) s must satisfy 0 <= start < end <= duration ({T} s)")
+            if a < prev_end:
+                raise ValueError(f"window {k} ({a}, {b}) s overlaps the window before it (ends at {prev_end} s)")
+            prev_end = b
+            if not 0 < r < 0.5 / float(self.dt / second):
+                raise ValueError(f"target {k} = {r} Hz is not a rate an ensemble can reach: it must lie in "
+                                 f"(0, {0.5 / float(self.dt / second):g}) Hz")
+            if g < 0:
+                raise ValueError(f"teacher gain {k} = {g} pA/Hz must be >= 0")
+        if self.w1_init > self.w1_max:
+            raise ValueError(f"w1_init ({self.w1_init}) must not exceed w1_max ({self.w1_max})")
+
+    @classmethod
+    def quick(cls, **changes) -> "Params":
+        """The same protocol with one seed and shorter phases (10 s lead-in, 15 s windows, 10 s after)."""
+        return cls(**{"seeds": 1, "duration": 60 * second, "windows": ((10.0, 25.0), (35.0, 50.0)), **changes})
+
+    def teacher_arrays(self) -> tuple[TimedArray, TimedArray]:
+        """Target rate (Hz) and teacher gain (pA/Hz, 0 outside the windows) as TimedArrays."""
+        n = int(round(float(self.duration / self.dt))) + 1
+        t = np.arange(n) * float(self.dt / second)
+        target, gain = np.zeros(n), np.zeros(n)
+        for (a, b), r, g in zip(self.windows, self.targets, self.teacher_gains):
+            inside = (t >= a - 1e-9) & (t <= b + 1e-9)
+            target[inside], gain[inside] = r, g
+        return (TimedArray(target * Hz, dt=self.dt, name="target_rate"),
+                TimedArray(gain * pA / Hz, dt=self.dt, name="teacher_gain"))
+
+
+ENSEMBLE_EQS = """
+E_unit : 1 (linked)          # the ensemble's summed event moving average (readout E_total)
+B_unit : 1 (linked)          # ... and burst moving average
+n_unit : 1 (constant)        # ensemble size
+p_hat = B_unit/(E_unit + int(E_unit <= 0)) + p_b*int(E_unit <= 0) : 1   # ensemble burst probability
+I_bias = bias_soma - bias_gain*p_hat : amp
+"""
+
+
+def _ensemble(p: Params, name: str, input_s: str, input_d: str, extra: str, noise) -> NeuronGroup:
+    det = detection.Detection(rule="isi", window=16 * ms, tau_avg=p.tau_avg)
+    ns = {"p_b": p.p_b, "bias_soma": p.bias_soma, "bias_gain": p.bias_gain}
+    return pyramidal.pyramidal_group(p.n, "burstccn2022", det, input_s=f"{input_s} + I_bias + I_noise_s",
+                                     input_d=f"{input_d} + I_noise_d", name=name, namespace=ns,
+                                     extra_equations=ENSEMBLE_EQS + noise.equations(p.dt) + extra)
+
+
+def _link(group: NeuronGroup, readout: NeuronGroup, pairs: dict) -> None:
+    zeros = np.zeros(len(group), dtype=int)
+    for mine, theirs in pairs.items():
+        setattr(group, mine, linked_var(readout, theirs, index=zeros))
+
+
+def run_seed(p: Params, seed: int, backend: str, report: str | None = "text") -> tuple[dict, dict]:
+    """One realisation; traces sampled every ``p.sample``."""
+    T = p.duration
+    key = backends.build_key(NAME, p.n, float(p.dt / ms), float(T / second), float(p.sample / ms))
+    target, gain = p.teacher_arrays()
+    with backends.backend(backend, key=key) as sim:
+        defaultclock.dt = p.dt
+        brian_seed(seed)
+        noise = inputs.BURSTCCN_NOISE
+        # P1: constant input through W1 (summed from the plastic synapses), tied feedback from P2 two steps late
+        p1 = _ensemble(p, "p1", "I_ff", "I_Y + I_Q", """
+I_ff : amp                   # W1 * I_pre, summed from the input synapse
+nB_out : 1 (linked)          # P2 bursts of the step before last
+nE_out : 1 (linked)          # P2 events of the step before last
+I_Y = g_y*nB_out/(n_out*dt) : amp
+I_Q = -p_b*g_y*nE_out/(n_out*dt) : amp
+""", noise)
+        p1.namespace.update({"g_y": p.g_y, "n_out": p.n})
+        # P2: P1 events one step late; teacher and self-inhibition on the dendrites
+        p2 = _ensemble(p, "p2", "g_ff*nE_in/(n_in*dt)", "I_out_dend - g_self*nE_own/(n_own*dt) + I_teach", """
+nE_in : 1 (linked)           # P1 events of the last step
+nE_own : 1 (linked)          # own events of the last step
+e_bar = E_unit/(n_unit*tau_avg) : Hz   # own moving-average event rate
+I_teach = teacher_gain(t)*(target_rate(t) - e_bar) : amp
+""", noise)
+        p2.namespace.update({"g_ff": p.g_ff, "n_in": p.n, "I_out_dend": p.I_out_dend, "g_self": p.g_out_self,
+                             "n_own": p.n, "teacher_gain": gain, "target_rate": target, "tau_avg": p.tau_avg})
+        r1, link1 = readouts.ensemble_readout(p1, np.zeros(p.n, int), p.tau_avg, p_empty=p.p_b, name="p1_readout")
+        r2, link2 = readouts.ensemble_readout(p2, np.zeros(p.n, int), p.tau_avg, p_empty=p.p_b, name="p2_readout")
+        for g, r in ((p1, r1), (p2, r2)):
+            g.n_unit = p.n
+            _link(g, r, {"E_unit": "E_total", "B_unit": "B_total"})
+        _link(p1, r2, {"nB_out": "n_burst_prev", "nE_out": "n_event_prev"})
+        _link(p2, r1, {"nE_in": "n_event"})
+        _link(p2, r2, {"nE_own": "n_event"})
+        source = NeuronGroup(1, "I_drive : amp", name="input")
+        source.I_drive = p.I_pre
+        rule = plasticity.PlasticityParams(eta=p.dw_burst, reference="fixed", p_ref=p.p_b, w_min=0.0,
+                                           w_max=p.w1_max, tau_avg=p.tau_avg)
+        w1 = plasticity.plastic_synapses(source, p1, rule, target_var=None, name="w1", connect={},
+                                         trace="1", summed="I_ff_post = weight*I_drive_pre : amp (summed)")
+        w1.weight = p.w1_init
+        every = {"dt": p.sample}
+        mons = {
+            "readouts": StateMonitor(r1, ["E_total", "B_total"], record=True, name="p1_rates", **every),
+            "readouts2": StateMonitor(r2, ["E_total", "B_total"], record=True, name="p2_rates", **every),
+            "p1_state": StateMonitor(p1, ["Vd", "I_Y", "I_Q"], record=True, name="p1_state", **every),
+            "p2_state": StateMonitor(p2, ["Vd"], record=True, name="p2_state", **every),
+            "w1": StateMonitor(w1, "weight", record=np.arange(p.n), name="w1_trace", **every),
+        }
+        events = {f"{g.name}_{ev}": EventMonitor(g, ev, record=True, name=f"{g.name}_{ev}s")
+                  for g in (p1, p2) for ev in ("event", "burst")}
+        net = Network(p1, p2, r1, r2, link1, link2, source, w1, *mons.values(), *events.values())
+        wall = sim.run(net, T, report=report)
+        size_tau = p.n * float(p.tau_avg / second)
+        out = {"t_s": np.array(mons["readouts"].t[:] / second)}
+        for k, r in (("p1", "readouts"), ("p2", "readouts2")):
+            E, B = np.array(mons[r].E_total[0]), np.array(mons[r].B_total[0])
+            out[f"{k}_er_hz"], out[f"{k}_br_hz"] = E / size_tau, B / size_tau
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[f"{k}_bp"] = np.where(E > 0, B / np.where(E > 0, E, 1), np.nan)
+        out["p1_vd_mV"] = np.array(mons["p1_state"].Vd[:]).mean(axis=0) * 1e3
+        out["p2_vd_mV"] = np.array(mons["p2_state"].Vd[:]).mean(axis=0) * 1e3
+        out["p1_y_pA"] = np.array(mons["p1_state"].I_Y[:]).mean(axis=0) * 1e12
+        out["p1_q_pA"] = np.array(mons["p1_state"].I_Q[:]).mean(axis=0) * 1e12
+        out["w1_mean"] = np.array(mons["w1"].weight[:]).mean(axis=0)
+        for k, m in events.items():
+            keep = np.array(m.i[:]) < RASTER_NEURONS
+            out[f"{k}_raster_i"], out[f"{k}_raster_t_s"] = np.array(m.i[:])[keep], np.array(m.t[:] / second)[keep]
+            out[f"{k}_count"] = np.array([len(m.t[:])])
+    return out, wall
+
+
+def run(params: Params = Params(), backend: str = "runtime", threads: int | None = None,
+        report: str | None = "text") -> Result:
+    """Run every seed; traces are stored per seed (rows), rasters and counts of the first seed."""
+    backends.check_backend(backend, threads)
+    if threads is not None and threads > 1:
+        raise ValueError(f"threads={threads}: a 200-neuron circuit gains nothing from OpenMP threads; leave threads unset")
+    p = params
+    per_seed, walls = [], []
+    for k in range(p.seeds):
+        print(f"single_phase: seed {p.seed + k} ({k + 1}/{p.seeds}) on {backend}", file=sys.stderr, flush=True)
+        out, wall = run_seed(p, p.seed + k, backend, report)
+        per_seed.append(out)
+        walls.append(wall)
+    arrays = {"t_s": per_seed[0]["t_s"], "seeds": np.arange(p.seed, p.seed + p.seeds)}
+    for key, value in per_seed[0].items():
+        if key == "t_s":
+            continue
+        arrays[key] = np.stack([o[key] for o in per_seed]) if "raster" not in key else value
+    wall_times = {"build_wall_s": float(sum(w["build_wall_s"] for w in walls)),
+                  "sim_wall_s": float(sum(w["sim_wall_s"] for w in walls)),
+                  "sim_wall_s_per_seed": float(np.mean([w["sim_wall_s"] for w in walls])),
+                  "sim_wall_s_per_simulated_s": float(np.mean([w["sim_wall_s"] for w in walls]) / float(p.duration / second))}
+    result = Result(protocol=NAME, params=params_to_json(p), arrays=arrays, summary={}, seed=p.seed,
+                    backend=backend, wall_times=wall_times)
+    result.summary = summary(result)
+    return result
+
+
+def window_metrics(t: np.ndarray, er: np.ndarray, bp: np.ndarray, w1: np.ndarray, start: float, end: float,
+                   target: float, hold: float = 10.0) -> dict:
+    """For one seed and window: seconds from the onset until the output event rate (1 s moving
+    average) is within 1 Hz of the target (nan if never); the learned rate (mean over the last 2 s
+    of the window) and its distance from the target; the largest deviation of the rate's 1 s means
+    from the learned rate during the `hold` s after the window; the output burst probability at the
+    end; and the change of mean W1 across the window."""
+    inside = (t >= start) & (t <= end)
+    close = np.flatnonzero(inside & (np.abs(er - target) <= 1.0))
+    learned = float(er[(t > end - 2.0) & (t <= end)].mean())
+    edges = np.arange(end, end + hold + 1e-9, 1.0)
+    means = [er[(t > a) & (t <= a + 1.0)].mean() for a in edges[:-1] if ((t > a) & (t <= a + 1.0)).any()]
+    i_end = min(int(np.searchsorted(t, end - 1e-9)), len(t) - 1)
+    return {"reach_s": float(t[close[0]] - start) if close.size else float("nan"),
+            "learned_hz": learned, "end_error_hz": abs(learned - target),
+            "hold_dev_hz": float(np.max(np.abs(np.array(means) - learned))) if means else float("nan"),
+            "bp_end": float(bp[i_end]),
+            "w1_change": float(w1[i_end] - w1[int(np.searchsorted(t, start - 1e-9))])}
+
+
+def summary(result: Result) -> dict:
+    """Per window and seed (``w<k>_<metric>_s<seed>``) and the worst over seeds (``w<k>_<metric>_worst``)."""
+    a, prm = result.arrays, result.params
+    out = {"seeds": int(len(a["seeds"]))}
+    p_b = float(prm["p_b"])
+    for k, ((start, end), target) in enumerate(zip(prm["windows"], prm["targets"])):
+        rows = [window_metrics(a["t_s"], a["p2_er_hz"][s], a["p2_bp"][s], a["w1_mean"][s], start, end, target)
+                for s in range(len(a["seeds"]))]
+        for s, row in zip(a["seeds"], rows):
+            for name, value in row.items():
+                out[f"w{k}_{name}_s{s}"] = value
+        out[f"w{k}_reach_s_worst"] = float(max(r["reach_s"] for r in rows))
+        out[f"w{k}_end_error_hz_worst"] = float(max(r["end_error_hz"] for r in rows))
+        out[f"w{k}_hold_dev_hz_worst"] = float(max(r["hold_dev_hz"] for r in rows))
+        out[f"w{k}_bp_end_dev_worst"] = float(max(abs(r["bp_end"] - p_b) for r in rows))
+        out[f"w{k}_w1_change_mean"] = float(np.mean([r["w1_change"] for r in rows]))
+    out.update({k: float(v) for k, v in result.wall_times.items()})
+    return out
+
+
+if __name__ == "__main__":
+    from burstsim.cli import protocol_main
+
+    protocol_main(NAME)

@@ -1,0 +1,54 @@
+"""Spiking BurstCCN single-phase learning (Greedy et al. 2022): the two-ensemble experiment on its
+quick variant (same circuit, 15 s windows)."""
+
+import numpy as np
+import pytest
+from brian2 import ms, second
+
+from burstsim.protocols import single_phase
+
+
+@pytest.fixture(scope="module")
+def quick():
+    return single_phase.run(single_phase.Params.quick(), backend="cpp", report=None)
+
+
+def test_output_rate_learns_each_target_in_one_phase(quick):
+    s = quick.summary
+    assert s["w0_reach_s_worst"] <= 10          # within 1 Hz of 10 Hz within 10 s of the onset
+    assert s["w1_reach_s_worst"] <= 15          # within 1 Hz of 5 Hz within 15 s
+    assert s["w0_end_error_hz_worst"] <= 1.0 and s["w1_end_error_hz_worst"] <= 1.0
+    assert s["w0_w1_change_mean"] > 0.3 and s["w1_w1_change_mean"] < -0.3
+
+
+def test_burst_probability_returns_to_baseline(quick):
+    """Away from the windows and at their ends the output burst probability sits near p_b."""
+    a, s = quick.arrays, quick.summary
+    t, bp = a["t_s"], a["p2_bp"][0]
+    assert np.nanmean(bp[(t > 5) & (t < 10)]) == pytest.approx(0.375, abs=0.05)
+    assert s["w0_bp_end_dev_worst"] <= 0.1 and s["w1_bp_end_dev_worst"] <= 0.1
+    # during the first seconds of the 10 Hz window the teacher raises it well above p_b
+    assert np.nanmax(bp[(t > 10) & (t < 14)]) > 0.5
+
+
+def test_feedback_is_tied_to_the_burst_probability(quick):
+    """Y (+ per P2 burst) and Q (- p_b per P2 event) cancel when P2 bursts at p_b."""
+    a = quick.arrays
+    t = a["t_s"]
+    base = (t > 5) & (t < 10)
+    y, q = a["p1_y_pA"][0][base].mean(), a["p1_q_pA"][0][base].mean()
+    assert y > 100 and q < -100
+    assert (y + q) / y == pytest.approx(0, abs=0.15)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"targets": (10.0, 600.0)}, "not a rate an ensemble can reach"),
+    ({"teacher_gains": (80.0, -1.0)}, "teacher gain 1 = -1.0 pA/Hz must be >= 0"),
+    ({"p_b": 1.0}, "p_b must lie strictly between 0 and 1"),
+    ({"windows": ((20.0, 40.0), (30.0, 80.0))}, "overlaps the window before it"),
+    ({"windows": ((20.0, 40.0), (60.0, 120.0))}, "must satisfy 0 <= start < end <= duration"),
+    ({"targets": (10.0,)}, "one entry per window"),
+])
+def test_bad_input_is_rejected_before_any_build(changes, message):
+    with pytest.raises(ValueError, match=message):
+        single_phase.Params(**changes)
