@@ -1,0 +1,78 @@
+"""Single-phase learning in the spiking BurstCCN (Greedy et al. 2022, the ``spiking`` figure, panels
+d1-d5): output event and burst rates with the targets, dendritic potential and burst probability of
+each ensemble, Y and Q input into the input ensemble's dendrites, mean W1, and event/burst rasters.
+Traces are means over seeds with a band of +/- 1 SD; rasters are the first seed's first neurons."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from burstsim.results import Result  # noqa: E402
+
+EVENT, BURST, VD = "tab:blue", "tab:orange", "tab:green"
+
+
+def _band(ax, t, rows, color, label):
+    m, sd = np.nanmean(rows, axis=0), np.nanstd(rows, axis=0)
+    ax.plot(t, m, color=color, lw=1, label=label)
+    ax.fill_between(t, m - sd, m + sd, color=color, alpha=0.25, lw=0)
+
+
+def _windows(ax, windows):
+    for a, b in windows:
+        ax.axvspan(a, b, color="0.9", zorder=0)
+
+
+def _vd_and_bp(ax, t, a, layer, p_b, title):
+    _band(ax, t, a[f"{layer}_vd_mV"], VD, "dendritic potential")
+    ax.set_ylabel("V_d (mV)", color=VD)
+    ax2 = ax.twinx()
+    _band(ax2, t, a[f"{layer}_bp"], BURST, "burst probability")
+    ax2.axhline(p_b, color=BURST, ls="--", lw=0.8)
+    ax2.set_ylim(0, 1)
+    ax2.set_ylabel("burst prob.", color=BURST)
+    ax.set_title(title, fontsize=9, loc="left")
+
+
+def plot(result: Result):
+    a, prm = result.arrays, result.params
+    t, windows, p_b = a["t_s"], prm["windows"], float(prm["p_b"])
+    fig, axes = plt.subplots(6, 1, figsize=(8, 11), sharex=True, constrained_layout=True,
+                             gridspec_kw={"height_ratios": [2, 1.5, 1, 1.5, 1.5, 1]})
+    for ax in axes:
+        _windows(ax, windows)
+    ax = axes[0]
+    _band(ax, t, a["p2_er_hz"], EVENT, "output event rate")
+    _band(ax, t, a["p2_br_hz"], BURST, "output burst rate")
+    for (s, e), r in zip(windows, prm["targets"]):
+        ax.plot([s, e], [r, r], "k--", lw=1)
+    ax.set_ylabel("rate (Hz)")
+    ax.legend(fontsize=7, loc="upper right")
+    ax.set_title("d1: output ensemble (P2); dashed: target", fontsize=9, loc="left")
+    _vd_and_bp(axes[1], t, a, "p2", p_b, "d2: output dendrites and burst probability (dashed: p_b)")
+    ax = axes[2]
+    for k, (layer, y) in enumerate((("p1", 0), ("p2", 1))):
+        for ev, color in (("event", EVENT), ("burst", BURST)):
+            i, ts = a[f"{layer}_{ev}_raster_i"], a[f"{layer}_{ev}_raster_t_s"]
+            ax.scatter(ts, y * 12 + i, s=1.5, color=color, marker="|", linewidths=0.6)
+    ax.set_yticks([5, 17], ["P1", "P2"])
+    ax.set_title("events (blue) and bursts (orange) of 10 neurons per ensemble (first seed)", fontsize=9, loc="left")
+    ax = axes[3]
+    _band(ax, t, a["p1_y_pA"] * 1e-3, BURST, "Y (bursts)")
+    _band(ax, t, a["p1_q_pA"] * 1e-3, EVENT, "Q (events)")
+    ax.set_ylabel("nA")
+    ax.legend(fontsize=7, loc="upper right")
+    ax.set_title("d3: feedback into the input ensemble's dendrites", fontsize=9, loc="left")
+    _vd_and_bp(axes[4], t, a, "p1", p_b, "d4: input ensemble (P1) dendrites and burst probability")
+    ax = axes[5]
+    _band(ax, t, a["w1_mean"], "k", "mean W1")
+    ax.set_ylim(0, 1.5)
+    ax.set_ylabel("mean W1")
+    ax.set_xlabel("time (s)")
+    ax.set_title("d5: input weight", fontsize=9, loc="left")
+    fig.suptitle(f"single-phase learning, {len(a['seeds'])} seed(s), backend {result.backend}", fontsize=10)
+    return fig
