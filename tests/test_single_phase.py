@@ -3,7 +3,7 @@ quick variant (same circuit, 15 s windows)."""
 
 import numpy as np
 import pytest
-from brian2 import ms, second
+
 
 from burstsim.protocols import single_phase
 
@@ -52,3 +52,20 @@ def test_feedback_is_tied_to_the_burst_probability(quick):
 def test_bad_input_is_rejected_before_any_build(changes, message):
     with pytest.raises(ValueError, match=message):
         single_phase.Params(**changes)
+
+
+@pytest.mark.slow
+def test_runtime_gives_the_cpp_result(quick):
+    """Brian2's runtime and cpp_standalone draw the same random numbers for a seed: the same run."""
+    again = single_phase.run(single_phase.Params.quick(), backend="runtime", report=None)
+    for key in ("w0_learned_hz_s42", "w1_learned_hz_s42", "w0_w1_change_mean", "w1_w1_change_mean"):
+        assert again.summary[key] == pytest.approx(quick.summary[key], rel=1e-6)
+
+
+def test_figure_from_saved_result(quick, tmp_path):
+    from burstsim import figures
+    from burstsim.results import Result
+
+    loaded = Result.load(quick.save(tmp_path / "sp"))
+    fig = figures.single_phase.plot(loaded)
+    assert len(fig.axes) == 8
