@@ -93,6 +93,9 @@ def plot(result: Result):
     if "net_w_mean" in a:
         right = [fig.add_subplot(grid[k, 1]) for k in range(3)]
         _network(right, a)
+    for ax, key in zip(left, ("periodic_dw", "poisson_dw", "bp_dw")):
+        if key not in a:   # a run of some parts only
+            ax.set_axis_off()
     r = result.summary.get("net_r_dw_vs_bp_minus_pbar")
     fig.suptitle("Burst-dependent plasticity (Payeur et al. 2021 Fig. 2)"
                  + (f"   r(dw/dt, BP - avg) = {r:.2f}" if r is not None else ""), fontsize=10)
