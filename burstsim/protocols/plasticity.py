@@ -286,9 +286,6 @@ def network_replica(p: Params, seed: int, backend: str, report=None, slot: int =
     rule = p.rule("network")
     T, dt = p.network_duration(), p.dt
     starts = segment_starts(p)
-    d_sched = plasticity.schedule_array([0, *starts], [1, *p.d_factors, 1], dt, T, "d_schedule")
-    plastic_sched = plasticity.schedule_array([float(p.burn_in / second)], [1], dt, T, "plastic_schedule")
-    control = plasticity.schedule_array([starts[-1]], [float(p.control_current / pA)], dt, T, "control_current", pA)
     n_expected = p.n_pre * p.n_post * p.p_plastic
     n_rec = int(min(N_WEIGHTS_RECORDED, n_expected // 2))
     key = backends.build_key(NAME, "network", p.n_pre, p.n_post, p.p_plastic, p.n_dend_sources, p.p_dend,
@@ -296,6 +293,11 @@ def network_replica(p: Params, seed: int, backend: str, report=None, slot: int =
     with backends.backend(backend, key=key) as sim:
         defaultclock.dt = dt
         brian_seed(seed)
+        # TimedArrays after the device is chosen, so that they carry its implementation (cuda)
+        d_sched = plasticity.schedule_array([0, *starts], [1, *p.d_factors, 1], dt, T, "d_schedule")
+        plastic_sched = plasticity.schedule_array([float(p.burn_in / second)], [1], dt, T, "plastic_schedule")
+        control = plasticity.schedule_array([starts[-1]], [float(p.control_current / pA)], dt, T, "control_current",
+                                            pA)
         detection = rule.detection("trace", p.window)
         pre = pyramidal.pyramidal_group(p.n_pre, "payeur2021", detection, input_d="control_current(t)", name="pre",
                                         namespace={"control_current": control})

@@ -131,14 +131,16 @@ def _link(group: NeuronGroup, readout: NeuronGroup, pairs: dict) -> None:
         setattr(group, mine, linked_var(readout, theirs, index=zeros))
 
 
-def run_seed(p: Params, seed: int, backend: str, report: str | None = "text") -> tuple[dict, dict]:
-    """One realisation; traces sampled every ``p.sample``."""
+def run_seed(p: Params, seed: int, backend: str, report: str | None = "text",
+             compile_only: bool = False) -> tuple[dict, dict]:
+    """One realisation; traces sampled every ``p.sample``. `compile_only` (cuda without a GPU)
+    builds and returns no traces."""
     T = p.duration
     key = backends.build_key(NAME, p.n, float(p.dt / ms), float(T / second), float(p.sample / ms))
-    target, gain = p.teacher_arrays()
-    with backends.backend(backend, key=key) as sim:
+    with backends.backend(backend, key=key, compile_only=compile_only) as sim:
         defaultclock.dt = p.dt
         brian_seed(seed)
+        target, gain = p.teacher_arrays()   # after the device is chosen: TimedArrays take its implementation
         noise = inputs.BURSTCCN_NOISE
         # P1: constant input through W1 (summed from the plastic synapses), tied feedback from P2 two steps late
         p1 = _ensemble(p, "p1", "I_ff", "I_Y + I_Q", """
@@ -185,6 +187,8 @@ I_teach = teacher_gain(t)*(target_rate(t) - e_bar) : amp
                   for g in (p1, p2) for ev in ("event", "burst")}
         net = Network(p1, p2, r1, r2, link1, link2, source, w1, *mons.values(), *events.values())
         wall = sim.run(net, T, report=report)
+        if compile_only:
+            return {}, wall
         size_tau = p.n * float(p.tau_avg / second)
         out = {"t_s": np.array(mons["readouts"].t[:] / second)}
         for k, r in (("p1", "readouts"), ("p2", "readouts2")):
