@@ -177,8 +177,8 @@ I_teach = teacher_gain(t)*(target_rate(t) - e_bar) : amp
         w1.weight = p.w1_init
         every = {"dt": p.sample}
         mons = {
-            "readouts": StateMonitor(r1, ["E_total", "B_total"], record=True, name="p1_rates", **every),
-            "readouts2": StateMonitor(r2, ["E_total", "B_total"], record=True, name="p2_rates", **every),
+            "p1_rates": StateMonitor(r1, ["E_total", "B_total"], record=True, name="p1_rates", **every),
+            "p2_rates": StateMonitor(r2, ["E_total", "B_total"], record=True, name="p2_rates", **every),
             "p1_state": StateMonitor(p1, ["Vd", "I_Y", "I_Q"], record=True, name="p1_state", **every),
             "p2_state": StateMonitor(p2, ["Vd"], record=True, name="p2_state", **every),
             "w1": StateMonitor(w1, "weight", record=np.arange(p.n), name="w1_trace", **every),
@@ -190,8 +190,8 @@ I_teach = teacher_gain(t)*(target_rate(t) - e_bar) : amp
         if compile_only:
             return {}, wall
         size_tau = p.n * float(p.tau_avg / second)
-        out = {"t_s": np.array(mons["readouts"].t[:] / second)}
-        for k, r in (("p1", "readouts"), ("p2", "readouts2")):
+        out = {"t_s": np.array(mons["p1_rates"].t[:] / second)}
+        for k, r in (("p1", "p1_rates"), ("p2", "p2_rates")):
             E, B = np.array(mons[r].E_total[0]), np.array(mons[r].B_total[0])
             out[f"{k}_er_hz"], out[f"{k}_br_hz"] = E / size_tau, B / size_tau
             with np.errstate(invalid="ignore", divide="ignore"):
