@@ -73,7 +73,7 @@ class PlasticityParams(Params):
 
 def plastic_synapses(source, target, params: PlasticityParams = PlasticityParams(), target_var: str | None = "ge_s",
                      schedule: TimedArray | None = None, name: str = "plastic", connect: dict | None = None,
-                     trace: str = "E_tr_pre", summed: str = "") -> Synapses:
+                     trace: str = "E_tr_pre", summed: str = "", on_post_extra: dict | None = None) -> Synapses:
     """Synapses from `source` to `target` that learn with the burst-dependent rule.
 
     Presynaptic events transmit ``weight`` onto ``<target_var>_post`` without delay (Auryn's
@@ -84,7 +84,9 @@ def plastic_synapses(source, target, params: PlasticityParams = PlasticityParams
     `trace` is the presynaptic activity the rule multiplies (default: the source's event trace);
     a rate-coded source (an input current, an ensemble's rate) gives its own expression, and
     `summed` then carries the transmission as a summed variable (e.g.
-    ``"I_ff_post = weight*I_drive_pre : amp (summed)"``)."""
+    ``"I_ff_post = weight*I_drive_pre : amp (summed)"``). `on_post_extra` adds statements to the
+    postsynaptic ``"event"``/``"burst"`` pathways, run before the weight changes (tied feedback:
+    ``{"event": "fb_event_pre += weight"}`` sends the weight back to the source)."""
     p = params
     if trace == "E_tr_pre":
         _check_detection(source, "tau_trace", p.tau_pre, "tau_pre", "source")
@@ -108,12 +110,18 @@ weight : 1
 {plastic}
 {summed}
 """
+    extra = {k: v + "\n" for k, v in (on_post_extra or {}).items()}
+    unknown = set(extra) - {"event", "burst"}
+    if unknown:
+        raise ValueError(f"on_post_extra keys must be 'event' or 'burst', got {sorted(unknown)}")
     on_pre = {}
     if target_var or p.r_min is not None:
         on_pre["pre"] = f"{transmit}weight = clip(weight + plastic*eta*{h_plus}, w_min, w_max)"
     S = Synapses(source, target, model=model, on_pre=on_pre,
-                 on_post={"post_e": f"weight = clip(weight + plastic*eta*(-({ref}) + {h_minus})*{trace}, w_min, w_max)",
-                          "post_b": f"weight = clip(weight + plastic*eta*(1 + {h_minus})*{trace}, w_min, w_max)"},
+                 on_post={"post_e": extra.get("event", "") +
+                          f"weight = clip(weight + plastic*eta*(-({ref}) + {h_minus})*{trace}, w_min, w_max)",
+                          "post_b": extra.get("burst", "") +
+                          f"weight = clip(weight + plastic*eta*(1 + {h_minus})*{trace}, w_min, w_max)"},
                  on_event={"post_e": "event", "post_b": "burst", **({"pre": "event"} if on_pre else {})},
                  namespace=ns, name=name)
     if connect is not None:

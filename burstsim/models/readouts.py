@@ -6,7 +6,9 @@ summed variables from the neurons' moving averages (``E_avg``, ``B_avg``; see ``
 The readout also counts the ensemble's events and bursts of each step (``n_event``, ``n_burst``:
 the step before the current one; ``n_event_prev``, ``n_burst_prev``: the step before that), for
 inputs proportional to an ensemble's instantaneous rate n/(size*dt) (Greedy et al. 2022 spiking
-BurstCCN, whose ensembles talk through these rates).
+BurstCCN, whose ensembles talk through these rates). Further per-step accumulators (``accumulators``:
+each ``X`` with its ``X_prev``, shifted the same way) collect what synapses add during a step, e.g.
+weighted feedback sums.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ burst_prob = B_total/(E_total + int(E_total <= 0)) + p_empty*int(E_total <= 0) :
 
 
 def ensemble_readout(group: NeuronGroup, ensemble: np.ndarray, tau_avg, p_empty: float = 0.0,
-                     name: str | None = None) -> tuple[NeuronGroup, Synapses]:
+                     name: str | None = None, accumulators: tuple[str, ...] = ()) -> tuple[NeuronGroup, Synapses]:
     """Readout group for `group`, whose neuron k belongs to ensemble ``ensemble[k]`` (0..K-1).
 
     Returns (readout, synapses); add both to the network. `tau_avg` must be the moving-average time
@@ -44,12 +46,13 @@ def ensemble_readout(group: NeuronGroup, ensemble: np.ndarray, tau_avg, p_empty:
     if np.any(sizes == 0):
         raise ValueError(f"ensembles {np.flatnonzero(sizes == 0).tolist()} have no neurons")
     name = name or f"{group.name}_readout"
-    readout = NeuronGroup(n_ens, READOUT_EQUATIONS, namespace={"tau_avg": tau_avg, "p_empty": p_empty},
+    extra = "".join(f"{a} : 1\n{a}_prev : 1\n" for a in accumulators)
+    readout = NeuronGroup(n_ens, READOUT_EQUATIONS + extra, namespace={"tau_avg": tau_avg, "p_empty": p_empty},
                           name=name)
     readout.size = sizes
     # counts arrive in the synapses slot; the state updates of the next step read them, then they shift
-    readout.run_regularly("n_event_prev = n_event\nn_burst_prev = n_burst\nn_event = 0\nn_burst = 0",
-                          when="after_groups", name=f"{name}_shift")
+    shift = "".join(f"{a}_prev = {a}\n{a} = 0\n" for a in ("n_event", "n_burst", *accumulators))
+    readout.run_regularly(shift, when="after_groups", name=f"{name}_shift")
     link = Synapses(group, readout, "E_total_post = E_avg_pre : 1 (summed)\nB_total_post = B_avg_pre : 1 (summed)",
                     on_pre={"count_event": "n_event_post += 1", "count_burst": "n_burst_post += 1"},
                     on_event={"count_event": "event", "count_burst": "burst"}, name=f"{name}_sum")

@@ -1,0 +1,214 @@
+"""A spiking BurstCCN of layers of units (Greedy et al. 2022, spiking model, generalised from its
+two ensembles to layers; spec burstccn.md s4 for the neuron and its currents, s1.3-1.5 for the rule).
+
+Layer 0 holds input units: activities x_j(t) (dimensionless, from a schedule). Every later layer
+holds units, each an ensemble of ``unit_size`` two-compartment ``burstccn2022`` neurons whose
+moving-average event rate, burst probability and per-step event and burst counts are Brian2
+variables on the layer's readout (``models.readouts``). Units talk through these rates:
+
+- Feedforward (events onto somata): neuron k of layer l gets
+  ``sum_j W_kj * I_in * x_j`` (l = 1) or ``g_ff / n_{l-1} * sum_j W_kj * n_event_j / (unit_size*dt)``
+  (l > 1), the mean over the n_{l-1} units below of their instantaneous event rate (one step late)
+  weighted by W: W = 1 everywhere is the published W2 whatever the number of units. W is per neuron and presynaptic unit, and
+  learns with the burst-dependent rule of ``models.plasticity`` (fixed reference p_b): +eta*a_j per
+  postsynaptic burst, -p_b*eta*a_j per event, a_j the presynaptic activity (x_j, or unit j's
+  moving-average rate / ``r_ref``).
+- Feedback onto the apical dendrites of a hidden layer l, two steps late (the published lags):
+  ``I_Y = g_y / n_{l+1} * sum_k Y_jk B_k / (unit_size*dt)`` from the bursts B_k of the n_{l+1} units
+  above (the facilitating pathway) and ``I_Q = -p_b * g_y / n_{l+1} * sum_k Y_jk E_k / (unit_size*dt)``
+  from their events (the depressing pathway, Q = -p_b Y), so that the two cancel when the layer
+  above bursts with p_b.
+  ``feedback="tied"``: Y_jk is the feedforward weight W_kj itself, sent back by the same Synapses'
+  postsynaptic pathways (DESIGN.md, tied weights); ``"random"``: a fixed weight drawn like the
+  initial feedforward weights, in a separate Synapses.
+- Output units: a teacher current ``k(t) * (target_i(t) - e_i)`` into their dendrites (e_i the unit's
+  moving-average event rate), a constant dendritic current and self-inhibition by their own
+  instantaneous rate, as in the published output ensemble.
+- Every unit: somatic bias ``bias_soma - bias_gain * p_hat`` (p_hat the unit's burst probability) and
+  the published pulse noise.
+
+With ``layers=(1, 1, 1)``, x = 1, W2 = 1 fixed and W1 plastic this is the published two-ensemble
+circuit of ``protocols.single_phase``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from brian2 import Hz, NeuronGroup, Synapses, TimedArray, linked_var, ms, pA, second
+
+from burstsim.models import detection, inputs, plasticity, pyramidal, readouts
+from burstsim.params import Params, param
+
+SRC = "Greedy et al. 2022, spiking_burstccn (spec burstccn.md s4)"
+OURS = "burstsim (layers of units; not in the two-ensemble source)"
+FEEDBACK = ("tied", "random")
+
+
+@dataclasses.dataclass(frozen=True)
+class BurstCCNParams(Params):
+    """Sizes, gains and learning rates of a layered spiking BurstCCN (currents as in the published
+    two-ensemble model)."""
+
+    layers: tuple = param((2, 4, 2), None, "any", "units per layer, input layer first", OURS)
+    unit_size: int = param(50, None, "count", "neurons per unit", OURS + " (published: 100)")
+    p_b: float = param(0.375, None, "open_probability", "baseline burst probability (rule reference, Q = -p_b Y)",
+                       SRC)
+    feedback: str = param("tied", check="choice", choices=FEEDBACK, doc="feedback weights Y: the feedforward "
+                          "weights (tied) or fixed random ones", source=OURS)
+    I_in: object = param(200 * pA, pA, "nonnegative", "layer-1 somatic current per unit input activity at W = 1",
+                         SRC + " (I_pre)")
+    g_ff: object = param(22 * pA / Hz, pA / Hz, "nonnegative", "somatic drive per Hz of a presynaptic unit's event "
+                         "rate at W = 1", SRC)
+    g_y: object = param(92.4 * pA / Hz, pA / Hz, "nonnegative", "dendritic drive per Hz of bursts above at Y = 1 "
+                        "(-p_b times it per Hz of events)", SRC)
+    r_ref: object = param(5 * Hz, Hz, "positive", "rate that counts as presynaptic activity 1 in the rule "
+                          "(layers > 1)", OURS)
+    w_init: tuple = param((0.4, 1.0), None, "any", "mean initial feedforward weight into each layer >= 1", OURS)
+    w_init_sd: float = param(0.1, None, "nonnegative", "s.d. of the initial weights (also of random Y)", OURS)
+    w_max: float = param(1.5, None, "positive", "upper weight bound (lower bound 0)", SRC)
+    dw_burst: tuple = param((0.046, 0.046), None, "any", "weight change per burst at activity 1, per layer >= 1 "
+                            "(-p_b times it per event)", SRC)
+    bias_soma: object = param(50 * pA, pA, "any", "somatic bias at burst probability 0", SRC)
+    bias_gain: object = param(143 * pA, pA, "any", "bias reduction per unit of the unit's burst probability", SRC)
+    I_out_dend: object = param(42 * pA, pA, "any", "constant current into output dendrites", SRC)
+    g_out_self: object = param(1.71 * pA / Hz, pA / Hz, "nonnegative", "output dendrite inhibition per Hz of "
+                               "the unit's instantaneous event rate", SRC)
+    tau_avg: object = param(1 * second, second, "positive", "moving averages of the unit rates", SRC)
+
+    def validate(self) -> None:
+        if len(self.layers) < 2 or any(int(n) < 1 for n in self.layers):
+            raise ValueError(f"layers={self.layers!r}: give at least an input and an output layer, each >= 1 unit")
+        for name in ("w_init", "dw_burst"):
+            if len(getattr(self, name)) != len(self.layers) - 1:
+                raise ValueError(f"{name} needs one value per layer after the input layer "
+                                 f"({len(self.layers) - 1}), got {getattr(self, name)!r}")
+        if any(not d > 0 for d in self.dw_burst):
+            raise ValueError(f"dw_burst={self.dw_burst!r}: learning rates must be > 0 (freeze a layer with "
+                             "a zero schedule instead)")
+        if any(not 0 <= w <= self.w_max for w in self.w_init):
+            raise ValueError(f"w_init={self.w_init!r} must lie in [0, w_max={self.w_max}]")
+
+
+ENSEMBLE_EQS = """
+E_unit : 1 (linked)          # the unit's summed event moving average (readout E_total)
+B_unit : 1 (linked)          # ... and burst moving average
+p_hat = B_unit/(E_unit + int(E_unit <= 0)) + p_b*int(E_unit <= 0) : 1   # the unit's burst probability
+I_bias = bias_soma - bias_gain*p_hat : amp
+I_ff : amp                   # feedforward current, summed from the synapses
+"""
+HIDDEN_EQS = """
+fbB : 1 (linked)             # sum of Y over the bursts above, two steps late
+fbE : 1 (linked)             # sum of Y over the events above, two steps late
+I_Y = g_y*fbB/(n_above*unit_size*dt) : amp
+I_Q = -p_b*g_y*fbE/(n_above*unit_size*dt) : amp
+"""
+OUTPUT_EQS = """
+nE_own : 1 (linked)          # the unit's events of the last step
+e_bar = E_unit/(unit_size*tau_avg) : Hz
+I_teach = teacher_gain(t)*(target_rate(t, ensemble) - e_bar) : amp
+"""
+
+
+@dataclasses.dataclass
+class BuiltBurstCCN:
+    """Brian2 objects of a layered BurstCCN: ``groups[l]`` and ``readouts[l]`` for layers l >= 1
+    (``groups[0]`` is the input group), ``forward[l]`` the plastic synapses into layer l,
+    ``feedback[l]`` the random feedback synapses from layer l (if any)."""
+
+    groups: dict
+    readouts: dict
+    forward: dict
+    feedback: dict
+    objects: list
+
+    def unit_weights(self, layer: int, weights: np.ndarray | None = None) -> np.ndarray:
+        """Mean feedforward weight from each unit of layer-1 onto each unit of `layer` (rows: units of
+        `layer`); `weights` (synapses x samples) gives it over time (units x units x samples)."""
+        S = self.forward[layer]
+        w = np.asarray(S.weight[:] if weights is None else weights)
+        post_unit = np.asarray(S.j[:]) // (len(self.groups[layer]) // len(self.readouts[layer]))
+        pre = np.asarray(S.i[:])
+        n_post, n_pre = int(post_unit.max()) + 1, int(pre.max()) + 1
+        out = np.zeros((n_post, n_pre) + w.shape[1:])
+        for a in range(n_post):
+            for b in range(n_pre):
+                out[a, b] = w[(post_unit == a) & (pre == b)].mean(axis=0)
+        return out
+
+
+def _link(group, readout, pairs: dict, index: np.ndarray) -> None:
+    for mine, theirs in pairs.items():
+        setattr(group, mine, linked_var(readout, theirs, index=index))
+
+
+def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArray, teacher_gain: TimedArray,
+          schedules: dict | None = None) -> BuiltBurstCCN:
+    """The circuit of `p` at step `dt` (call inside a backend block, after ``defaultclock.dt``).
+
+    `input_rates(t, j)`: activity of input unit j; `target_rate(t, i)` (Hz) and `teacher_gain(t)`
+    (pA/Hz): the teacher of output unit i. `schedules[l]`: a 0/1 TimedArray that gates learning
+    of the weights into layer l (default: always on; zeros freeze the layer). Initial and random
+    weights come from Brian2's random numbers (set ``brian2.seed`` first)."""
+    schedules = schedules or {}
+    L, N = len(p.layers) - 1, p.unit_size
+    det = detection.Detection(rule="isi", window=16 * ms, tau_avg=p.tau_avg)
+    noise = inputs.BURSTCCN_NOISE
+    source = NeuronGroup(int(p.layers[0]), "x = input_rates(t, i) : 1", namespace={"input_rates": input_rates},
+                         name="layer0")
+    groups, reads, forward, feedback = {0: source}, {}, {}, {}
+    objects = [source]
+    for l in range(1, L + 1):
+        n_units = int(p.layers[l])
+        hidden = l < L
+        ns = {"p_b": p.p_b, "bias_soma": p.bias_soma, "bias_gain": p.bias_gain, "unit_size": N, "g_y": p.g_y,
+              "tau_avg": p.tau_avg}
+        if hidden:
+            input_d, eqs = "I_Y + I_Q", ENSEMBLE_EQS + HIDDEN_EQS
+            ns["n_above"] = int(p.layers[l + 1])
+        else:
+            input_d, eqs = "I_out_dend - g_self*nE_own/(unit_size*dt) + I_teach", ENSEMBLE_EQS + OUTPUT_EQS
+            ns.update({"I_out_dend": p.I_out_dend, "g_self": p.g_out_self, "target_rate": target_rate,
+                       "teacher_gain": teacher_gain})
+        g = pyramidal.pyramidal_group(n_units * N, "burstccn2022", det, input_s="I_ff + I_bias + I_noise_s",
+                                      input_d=f"{input_d} + I_noise_d", name=f"layer{l}", namespace=ns,
+                                      extra_equations=eqs + noise.equations(dt))
+        unit = np.repeat(np.arange(n_units), N)
+        r, link = readouts.ensemble_readout(g, unit, p.tau_avg, p_empty=p.p_b,
+                                            name=f"layer{l}_readout",
+                                            accumulators=("fb_burst", "fb_event") if hidden else ())
+        _link(g, r, {"E_unit": "E_total", "B_unit": "B_total", **({} if hidden else {"nE_own": "n_event"})}, unit)
+        if hidden:
+            _link(g, r, {"fbB": "fb_burst_prev", "fbE": "fb_event_prev"}, unit)
+        groups[l], reads[l] = g, r
+        objects += [g, r, link]
+    for l in range(1, L + 1):
+        pre, post = (groups[0] if l == 1 else reads[l - 1]), groups[l]
+        if l == 1:
+            summed, trace = "I_ff_post = weight*I_in*x_pre : amp (summed)", "x_pre"
+        else:
+            summed = "I_ff_post = weight*g_ff*n_event_pre/(size_pre*dt*n_below) : amp (summed)"
+            trace = "E_total_pre/(size_pre*tau_avg*r_ref)"
+        tied = l > 1 and p.feedback == "tied"
+        rule = plasticity.PlasticityParams(eta=p.dw_burst[l - 1], reference="fixed", p_ref=p.p_b,
+                                           w_min=0.0, w_max=p.w_max, tau_avg=p.tau_avg)
+        S = plasticity.plastic_synapses(pre, post, rule, target_var=None, schedule=schedules.get(l),
+                                        name=f"w{l}", connect={}, trace=trace, summed=summed,
+                                        on_post_extra={"event": "fb_event_pre += weight",
+                                                       "burst": "fb_burst_pre += weight"} if tied else None)
+        S.namespace.update({"I_in": p.I_in, "g_ff": p.g_ff, "r_ref": p.r_ref, "tau_avg": p.tau_avg,
+                            "w0": p.w_init[l - 1], "w_sd": p.w_init_sd, "input_rates": input_rates,
+                            "n_below": int(p.layers[l - 1])})
+        S.weight = "clip(w0 + w_sd*randn(), 0, w_max)"
+        forward[l] = S
+        objects.append(S)
+        if l > 1 and p.feedback == "random":
+            F = Synapses(pre, post, "y : 1 (constant)", on_post={"e": "fb_event_pre += y", "b": "fb_burst_pre += y"},
+                         on_event={"e": "event", "b": "burst"}, name=f"y{l}",
+                         namespace={"w0": p.w_init[l - 1], "w_sd": p.w_init_sd})
+            F.connect()
+            F.y = "w0 + w_sd*randn()"
+            feedback[l] = F
+            objects.append(F)
+    return BuiltBurstCCN(groups, reads, forward, feedback, objects)
