@@ -51,6 +51,11 @@ def check_value(name: str, value: Any, unit: Any = None, check: str = "any", cho
         raise ValueError(f"{name} must be given ({check}, unit {_unit_name(unit)})")
     if isinstance(value, str):
         raise ValueError(f"{name} must be a number in {_unit_name(unit)}, got the string {value!r}")
+    if check == "any" and unit is None and isinstance(value, (list, tuple)):
+        try:
+            np.asarray(value, dtype=float)
+        except ValueError:
+            return  # nested sequences of unequal lengths: the parameter set's validate() checks their shape
     expected = DIMENSIONLESS if unit is None else get_dimensions(unit)
     if not have_same_dimensions(value, expected):
         got = get_dimensions(value)
