@@ -34,9 +34,12 @@ def _parse_value(text: str):
     names = {k: getattr(brian2, k) for k in dir(brian2) if not k.startswith("_")}
     names["np"] = np
     try:
-        return eval(text, {"__builtins__": {}}, names)  # units and numbers only
+        value = eval(text, {"__builtins__": {}}, names)  # units and numbers only
     except Exception:
         return text  # plain strings, e.g. a preset name
+    if callable(value) or isinstance(value, type(np)):
+        return text  # a bare word that happens to name a function or module ("random"): the word itself
+    return value
 
 
 def make_params(module, args):

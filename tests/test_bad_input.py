@@ -72,3 +72,14 @@ def test_missing_result_names_the_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="params.json is missing"):
         Result.load(tmp_path)
     assert not os.listdir(tmp_path)
+
+
+def test_cli_values_parse_as_units_numbers_or_words():
+    """--set values are Brian2 expressions; a bare word is kept as text even where Brian2 has a
+    function of that name (feedback=random)."""
+    from brian2 import ms
+
+    assert cli._parse_value("5*ms") == 5 * ms
+    assert cli._parse_value("(0.046, 0.01)") == (0.046, 0.01)
+    assert cli._parse_value("random") == "random"
+    assert cli._parse_value("tied") == "tied"

@@ -112,3 +112,12 @@ def test_cuda_build_compiles():
     p = deep_credit.Params.quick()
     _, wall = deep_credit.run_seed(p, p.seed, False, "cuda", report=None, compile_only=True)
     assert wall["sim_wall_s"] == 0.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("changes", [{"q_route": "sst"}, {"feedback": "random"}])
+def test_sst_route_and_random_feedback_also_learn(changes):
+    """Q through SST-like interneurons, or random instead of tied feedback: the loss still falls."""
+    r = deep_credit.run(deep_credit.Params.quick(control=False, **changes), backend="cpp", report=None)
+    assert r.summary["full_loss_fall_mean"] >= 0.6
+    assert r.summary["full_cos_layer1_mean"] >= 0.3

@@ -44,6 +44,7 @@ from burstsim.params import Params, param
 SRC = "Greedy et al. 2022, spiking_burstccn (spec burstccn.md s4)"
 OURS = "burstsim (layers of units; not in the two-ensemble source)"
 FEEDBACK = ("tied", "random")
+Q_ROUTES = ("direct", "sst")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +58,10 @@ class BurstCCNParams(Params):
                        SRC)
     feedback: str = param("tied", check="choice", choices=FEEDBACK, doc="feedback weights Y: the feedforward "
                           "weights (tied) or fixed random ones", source=OURS)
+    q_route: str = param("direct", check="choice", choices=Q_ROUTES, doc="Q as a direct current from the events "
+                         "above, or through SST-like interneurons that those events drive", source=OURS)
+    sst_per_unit: int = param(100, None, "count", "SST-like interneurons per hidden unit (q_route='sst'; fewer: noisier Q)", OURS)
+    sst_gain: float = param(3.0, None, "positive", "SST rate per unit of the (Y-weighted) event rate above", OURS)
     I_in: object = param(200 * pA, pA, "nonnegative", "layer-1 somatic current per unit input activity at W = 1",
                          SRC + " (I_pre)")
     g_ff: object = param(22 * pA / Hz, pA / Hz, "nonnegative", "somatic drive per Hz of a presynaptic unit's event "
@@ -102,7 +107,18 @@ HIDDEN_EQS = """
 fbB : 1 (linked)             # sum of Y over the bursts above, two steps late
 fbE : 1 (linked)             # sum of Y over the events above, two steps late
 I_Y = g_y*fbB/(n_above*unit_size*dt) : amp
+"""
+Q_DIRECT = """
 I_Q = -p_b*g_y*fbE/(n_above*unit_size*dt) : amp
+"""
+Q_SST = """
+sst_count : 1 (linked)       # spikes of the unit's SST cells, two steps late
+I_Q = -p_b*g_y/sst_gain*sst_count/(sst_per_unit*dt) : amp
+"""
+SST_EQS = """
+fbE : 1 (linked)             # sum of Y over the events above, two steps late
+rate = clip(sst_gain*fbE/(n_above*unit_size*dt), 0*Hz, 1/dt) : Hz
+ensemble : integer (constant)
 """
 OUTPUT_EQS = """
 nE_own : 1 (linked)          # the unit's events of the last step
@@ -143,6 +159,18 @@ def _link(group, readout, pairs: dict, index: np.ndarray) -> None:
         setattr(group, mine, linked_var(readout, theirs, index=index))
 
 
+def _sst_cells(p: BurstCCNParams, l: int, readout, n_units: int) -> list:
+    """SST-like interneurons of hidden layer `l`, driven by the events above, counted on the readout."""
+    unit = np.repeat(np.arange(n_units), p.sst_per_unit)
+    sst = NeuronGroup(len(unit), SST_EQS, threshold="rand() < rate*dt", name=f"layer{l}_sst",
+                      namespace={"sst_gain": p.sst_gain, "n_above": int(p.layers[l + 1]), "unit_size": p.unit_size})
+    sst.ensemble = unit
+    _link(sst, readout, {"fbE": "fb_event_prev"}, unit)
+    count = Synapses(sst, readout, on_pre="n_sst_post += 1", name=f"layer{l}_sst_count")
+    count.connect(i=np.arange(len(unit)), j=unit)
+    return [sst, count]
+
+
 def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArray, teacher_gain: TimedArray,
           schedules: dict | None = None) -> BuiltBurstCCN:
     """The circuit of `p` at step `dt` (call inside a backend block, after ``defaultclock.dt``).
@@ -165,8 +193,9 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
         ns = {"p_b": p.p_b, "bias_soma": p.bias_soma, "bias_gain": p.bias_gain, "unit_size": N, "g_y": p.g_y,
               "tau_avg": p.tau_avg}
         if hidden:
-            input_d, eqs = "I_Y + I_Q", ENSEMBLE_EQS + HIDDEN_EQS
-            ns["n_above"] = int(p.layers[l + 1])
+            input_d = "I_Y + I_Q"
+            eqs = ENSEMBLE_EQS + HIDDEN_EQS + (Q_SST if p.q_route == "sst" else Q_DIRECT)
+            ns.update({"n_above": int(p.layers[l + 1]), "sst_gain": p.sst_gain, "sst_per_unit": p.sst_per_unit})
         else:
             input_d, eqs = "I_out_dend - g_self*nE_own/(unit_size*dt) + I_teach", ENSEMBLE_EQS + OUTPUT_EQS
             ns.update({"I_out_dend": p.I_out_dend, "g_self": p.g_out_self, "target_rate": target_rate,
@@ -177,12 +206,15 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
         unit = np.repeat(np.arange(n_units), N)
         r, link = readouts.ensemble_readout(g, unit, p.tau_avg, p_empty=p.p_b,
                                             name=f"layer{l}_readout",
-                                            accumulators=("fb_burst", "fb_event") if hidden else ())
+                                            accumulators=("fb_burst", "fb_event", "n_sst") if hidden else ())
         _link(g, r, {"E_unit": "E_total", "B_unit": "B_total", **({} if hidden else {"nE_own": "n_event"})}, unit)
-        if hidden:
-            _link(g, r, {"fbB": "fb_burst_prev", "fbE": "fb_event_prev"}, unit)
         groups[l], reads[l] = g, r
         objects += [g, r, link]
+        if hidden:
+            _link(g, r, {"fbB": "fb_burst_prev", "fbE": "fb_event_prev"}, unit)
+            if p.q_route == "sst":
+                objects += _sst_cells(p, l, r, n_units)
+                _link(g, r, {"sst_count": "n_sst_prev"}, unit)
     for l in range(1, L + 1):
         pre, post = (groups[0] if l == 1 else reads[l - 1]), groups[l]
         if l == 1:
