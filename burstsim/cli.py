@@ -50,6 +50,13 @@ def make_params(module, args):
         if "seeds" not in {f.name for f in dataclasses.fields(module.Params)}:
             raise SystemExit(f"error: --seeds: protocol {args.protocol!r} runs one seed; use --seed")
         changes["seeds"] = args.seeds
+    variant = getattr(args, "variant", None)
+    if variant is not None:
+        variants = getattr(module, "VARIANTS", {})
+        if variant not in variants:
+            raise SystemExit(f"error: --variant {variant!r}: protocol {args.protocol!r} has "
+                             f"{'variants ' + ', '.join(variants) if variants else 'no variants'}")
+        changes.update(variants[variant])
     for item in args.set or []:
         if "=" not in item:
             raise SystemExit(f"error: --set expects name=value, got {item!r}")
@@ -120,6 +127,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", default="runtime", help="runtime | cpp | cuda (default: runtime)")
     p.add_argument("--threads", type=int, default=None, help="OpenMP threads for the cpp backend")
     p.add_argument("--quick", action="store_true", help="the same protocol at smaller sizes")
+    p.add_argument("--variant", default=None, help="a named set of parameter changes (single_phase: fine = dt 0.1 ms)")
     p.add_argument("--seed", type=int, default=None, help="random seed (the first one, with --seeds)")
     p.add_argument("--seeds", type=int, default=None, help="number of realisations (protocols that average seeds)")
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a parameter (Brian2 units)")

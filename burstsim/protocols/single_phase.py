@@ -37,6 +37,14 @@ from burstsim.params import param
 from burstsim.results import Result, params_to_json
 
 NAME = "single_phase"
+# Parameter changes by name (``burstsim run single_phase --variant fine``).
+# "fine": dt = 0.1 ms. At the finer step the published currents make both ensembles burstier
+# (baseline burst probability 0.47 / 0.42 instead of ~0.36, P2 at 7.4 Hz) and W1 runs to its bound
+# before any teacher. Recalibrated here (burstsim, not published) so that without a teacher both
+# ensembles burst at about p_b (P1 0.37, P2 0.39) and P2 fires at about 5-6 Hz: P1 dendrites -60 pA,
+# P2 dendrites 10 pA instead of 42, somatic bias 25 pA instead of 50, P1 -> P2 gain 18 pA/Hz.
+VARIANTS = {"fine": {"dt": 0.1 * ms, "I_in_dend": -60 * pA, "I_out_dend": 10 * pA, "bias_soma": 25 * pA,
+                     "g_ff": 18 * pA / Hz}}
 SRC = "Greedy et al. 2022, spiking_burstccn/run_spiking_burstccn_model.py (spec burstccn.md s4)"
 RASTER_NEURONS = 10
 
@@ -65,6 +73,7 @@ class Params(ParamsBase):
     bias_soma: object = param(50 * pA, pA, "any", "somatic bias at burst probability 0 (both ensembles)", SRC)
     bias_gain: object = param(143 * pA, pA, "any", "bias reduction per unit of the ensemble burst probability", SRC)
     I_out_dend: object = param(42 * pA, pA, "any", "constant current into P2 dendrites", SRC)
+    I_in_dend: object = param(0 * pA, pA, "any", "constant current into P1 dendrites (published: none)", SRC)
     g_out_self: object = param(1.71 * pA / Hz, pA / Hz, "nonnegative", "P2 dendrite inhibition per Hz of its own "
                                "instantaneous event rate", SRC)
     tau_avg: object = param(1 * second, second, "positive", "moving averages of the ensemble rates", SRC)
@@ -143,14 +152,14 @@ def run_seed(p: Params, seed: int, backend: str, report: str | None = "text",
         target, gain = p.teacher_arrays()   # after the device is chosen: TimedArrays take its implementation
         noise = inputs.BURSTCCN_NOISE
         # P1: constant input through W1 (summed from the plastic synapses), tied feedback from P2 two steps late
-        p1 = _ensemble(p, "p1", "I_ff", "I_Y + I_Q", """
+        p1 = _ensemble(p, "p1", "I_ff", "I_Y + I_Q + I_in_dend", """
 I_ff : amp                   # W1 * I_pre, summed from the input synapse
 nB_out : 1 (linked)          # P2 bursts of the step before last
 nE_out : 1 (linked)          # P2 events of the step before last
 I_Y = g_y*nB_out/(n_out*dt) : amp
 I_Q = -p_b*g_y*nE_out/(n_out*dt) : amp
 """, noise)
-        p1.namespace.update({"g_y": p.g_y, "n_out": p.n})
+        p1.namespace.update({"g_y": p.g_y, "n_out": p.n, "I_in_dend": p.I_in_dend})
         # P2: P1 events one step late; teacher and self-inhibition on the dendrites
         p2 = _ensemble(p, "p2", "g_ff*nE_in/(n_in*dt)", "I_out_dend - g_self*nE_own/(n_own*dt) + I_teach", """
 nE_in : 1 (linked)           # P1 events of the last step
