@@ -41,6 +41,19 @@ def test_feedback_is_tied_to_the_burst_probability(quick):
     assert (y + q) / y == pytest.approx(0, abs=0.15)
 
 
+def test_fine_step_variant_sits_at_p_b_and_learns_both_ways():
+    """dt = 0.1 ms with its own calibration: both ensembles burst at about p_b without a teacher,
+    and the output rate rises in the 10 Hz window and falls in the 5 Hz one."""
+    r = single_phase.run(single_phase.Params.quick(**single_phase.VARIANTS["fine"]), backend="cpp", report=None)
+    a, s = r.arrays, r.summary
+    t = a["t_s"]
+    base = (t > 5) & (t < 10)
+    assert np.nanmean(a["p1_bp"][0][base]) == pytest.approx(0.375, abs=0.04)
+    assert np.nanmean(a["p2_bp"][0][base]) == pytest.approx(0.375, abs=0.04)
+    assert s["w0_w1_change_mean"] > 0.3 and s["w1_w1_change_mean"] < -0.3
+    assert s["w0_end_error_hz_worst"] <= 1.5 and s["w1_end_error_hz_worst"] <= 1.5
+
+
 @pytest.mark.parametrize("changes, message", [
     ({"targets": (10.0, 600.0)}, "not a rate an ensemble can reach"),
     ({"teacher_gains": (80.0, -1.0)}, "teacher gain 1 = -1.0 pA/Hz must be >= 0"),
