@@ -17,6 +17,7 @@ discretisation (dt = 1 ms) reads P1 events one step late at P2 and P2 flags two 
 both lags are kept in steps. The published neuron quirks are the ``burstccn2022`` preset.
 
     burstsim run single_phase --backend cpp --seeds 3 --out out/single_phase
+    burstsim run single_phase --backend cpp --variant fine      # dt = 0.1 ms, recalibrated (VARIANTS)
     python -m burstsim.protocols.single_phase --quick
 """
 
