@@ -28,7 +28,7 @@ variables on the layer's readout (``models.readouts``). Units talk through these
   the published pulse noise.
 
 With ``layers=(1, 1, 1)``, x = 1, W2 = 1 fixed and W1 plastic this is the published two-ensemble
-circuit of ``protocols.single_phase``.
+circuit; ``protocols.single_phase`` builds it so.
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ class BurstCCNParams(Params):
                           "weights (tied) or fixed random ones", source=OURS)
     q_route: str = param("direct", check="choice", choices=Q_ROUTES, doc="Q as a direct current from the events "
                          "above, or through SST-like interneurons that those events drive", source=OURS)
-    sst_per_unit: int = param(100, None, "count", "SST-like interneurons per hidden unit (q_route='sst'; fewer: noisier Q)", OURS)
+    sst_per_unit: int = param(100, None, "count", "SST-like interneurons per hidden unit (q_route='sst'; fewer: "
+                              "noisier Q)", OURS)
     sst_gain: float = param(3.0, None, "positive", "SST rate per unit of the (Y-weighted) event rate above", OURS)
     I_in: object = param(200 * pA, pA, "nonnegative", "layer-1 somatic current per unit input activity at W = 1",
                          SRC + " (I_pre)")
@@ -78,6 +79,7 @@ class BurstCCNParams(Params):
     bias_soma: object = param(50 * pA, pA, "any", "somatic bias at burst probability 0", SRC)
     bias_gain: object = param(143 * pA, pA, "any", "bias reduction per unit of the unit's burst probability", SRC)
     I_out_dend: object = param(42 * pA, pA, "any", "constant current into output dendrites", SRC)
+    I_hidden_dend: object = param(0 * pA, pA, "any", "constant current into hidden dendrites (published: none)", SRC)
     g_out_self: object = param(1.71 * pA / Hz, pA / Hz, "nonnegative", "output dendrite inhibition per Hz of "
                                "the unit's instantaneous event rate", SRC)
     tau_avg: object = param(1 * second, second, "positive", "moving averages of the unit rates", SRC)
@@ -193,9 +195,10 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
         ns = {"p_b": p.p_b, "bias_soma": p.bias_soma, "bias_gain": p.bias_gain, "unit_size": N, "g_y": p.g_y,
               "tau_avg": p.tau_avg}
         if hidden:
-            input_d = "I_Y + I_Q"
+            input_d = "I_Y + I_Q + I_hidden_dend"
             eqs = ENSEMBLE_EQS + HIDDEN_EQS + (Q_SST if p.q_route == "sst" else Q_DIRECT)
-            ns.update({"n_above": int(p.layers[l + 1]), "sst_gain": p.sst_gain, "sst_per_unit": p.sst_per_unit})
+            ns.update({"n_above": int(p.layers[l + 1]), "sst_gain": p.sst_gain, "sst_per_unit": p.sst_per_unit,
+                       "I_hidden_dend": p.I_hidden_dend})
         else:
             input_d, eqs = "I_out_dend - g_self*nE_own/(unit_size*dt) + I_teach", ENSEMBLE_EQS + OUTPUT_EQS
             ns.update({"I_out_dend": p.I_out_dend, "g_self": p.g_out_self, "target_rate": target_rate,

@@ -14,7 +14,8 @@ Ensembles talk through their instantaneous rates (events or bursts of a step / (
 moving averages, kept by ``models.readouts`` as Brian2 variables: every input is a gain in pA/Hz
 times such a rate, so the circuit is the same for any ensemble size and dt. The published
 discretisation (dt = 1 ms) reads P1 events one step late at P2 and P2 flags two steps late at P1;
-both lags are kept in steps. The published neuron quirks are the ``burstccn2022`` preset.
+both lags are kept in steps. The published neuron quirks are the ``burstccn2022`` preset. The
+circuit is ``circuits.burstccn`` with one unit per layer (:func:`circuit`).
 
     burstsim run single_phase --backend cpp --seeds 3 --out out/single_phase
     burstsim run single_phase --backend cpp --variant fine      # dt = 0.1 ms, recalibrated (VARIANTS)
@@ -27,12 +28,11 @@ import dataclasses
 import sys
 
 import numpy as np
-from brian2 import (EventMonitor, Hz, Network, NeuronGroup, StateMonitor, TimedArray, defaultclock, linked_var, ms, pA,
-                    second)
+from brian2 import EventMonitor, Hz, Network, StateMonitor, TimedArray, defaultclock, ms, pA, second
 from brian2 import seed as brian_seed
 
 from burstsim import backends
-from burstsim.models import detection, inputs, plasticity, pyramidal, readouts
+from burstsim.circuits import burstccn
 from burstsim.params import Params as ParamsBase
 from burstsim.params import param
 from burstsim.results import Result, params_to_json
@@ -107,38 +107,25 @@ class Params(ParamsBase):
         return cls(**{"seeds": 1, "duration": 60 * second, "windows": ((10.0, 25.0), (35.0, 50.0)), **changes})
 
     def teacher_arrays(self) -> tuple[TimedArray, TimedArray]:
-        """Target rate (Hz) and teacher gain (pA/Hz, 0 outside the windows) as TimedArrays."""
+        """Target rate (Hz; time x output unit) and teacher gain (pA/Hz, 0 outside the windows) as TimedArrays."""
         n = int(round(float(self.duration / self.dt))) + 1
         t = np.arange(n) * float(self.dt / second)
         target, gain = np.zeros(n), np.zeros(n)
         for (a, b), r, g in zip(self.windows, self.targets, self.teacher_gains):
             inside = (t >= a - 1e-9) & (t <= b + 1e-9)
             target[inside], gain[inside] = r, g
-        return (TimedArray(target * Hz, dt=self.dt, name="target_rate"),
+        return (TimedArray(target[:, None] * Hz, dt=self.dt, name="target_rate"),
                 TimedArray(gain * pA / Hz, dt=self.dt, name="teacher_gain"))
 
 
-ENSEMBLE_EQS = """
-E_unit : 1 (linked)          # the ensemble's summed event moving average (readout E_total)
-B_unit : 1 (linked)          # ... and burst moving average
-n_unit : 1 (constant)        # ensemble size
-p_hat = B_unit/(E_unit + int(E_unit <= 0)) + p_b*int(E_unit <= 0) : 1   # ensemble burst probability
-I_bias = bias_soma - bias_gain*p_hat : amp
-"""
-
-
-def _ensemble(p: Params, name: str, input_s: str, input_d: str, extra: str, noise) -> NeuronGroup:
-    det = detection.Detection(rule="isi", window=16 * ms, tau_avg=p.tau_avg)
-    ns = {"p_b": p.p_b, "bias_soma": p.bias_soma, "bias_gain": p.bias_gain}
-    return pyramidal.pyramidal_group(p.n, "burstccn2022", det, input_s=f"{input_s} + I_bias + I_noise_s",
-                                     input_d=f"{input_d} + I_noise_d", name=name, namespace=ns,
-                                     extra_equations=ENSEMBLE_EQS + noise.equations(p.dt) + extra)
-
-
-def _link(group: NeuronGroup, readout: NeuronGroup, pairs: dict) -> None:
-    zeros = np.zeros(len(group), dtype=int)
-    for mine, theirs in pairs.items():
-        setattr(group, mine, linked_var(readout, theirs, index=zeros))
+def circuit(p: Params) -> burstccn.BurstCCNParams:
+    """The two ensembles as a layered BurstCCN: one input unit (activity 1, current I_pre at W1 = 1),
+    P1 the hidden unit, P2 the output unit, W2 = 1 (its learning is switched off)."""
+    return burstccn.BurstCCNParams(
+        layers=(1, 1, 1), unit_size=p.n, p_b=p.p_b, I_in=p.I_pre, g_ff=p.g_ff, g_y=p.g_y,
+        w_init=(p.w1_init, 1.0), w_init_sd=0.0, w_max=max(p.w1_max, 1.0), dw_burst=(p.dw_burst, p.dw_burst),
+        bias_soma=p.bias_soma, bias_gain=p.bias_gain, I_out_dend=p.I_out_dend, I_hidden_dend=p.I_in_dend,
+        g_out_self=p.g_out_self, tau_avg=p.tau_avg)
 
 
 def run_seed(p: Params, seed: int, backend: str, report: str | None = "text",
@@ -150,41 +137,13 @@ def run_seed(p: Params, seed: int, backend: str, report: str | None = "text",
     with backends.backend(backend, key=key, compile_only=compile_only) as sim:
         defaultclock.dt = p.dt
         brian_seed(seed)
-        target, gain = p.teacher_arrays()   # after the device is chosen: TimedArrays take its implementation
-        noise = inputs.BURSTCCN_NOISE
-        # P1: constant input through W1 (summed from the plastic synapses), tied feedback from P2 two steps late
-        p1 = _ensemble(p, "p1", "I_ff", "I_Y + I_Q + I_in_dend", """
-I_ff : amp                   # W1 * I_pre, summed from the input synapse
-nB_out : 1 (linked)          # P2 bursts of the step before last
-nE_out : 1 (linked)          # P2 events of the step before last
-I_Y = g_y*nB_out/(n_out*dt) : amp
-I_Q = -p_b*g_y*nE_out/(n_out*dt) : amp
-""", noise)
-        p1.namespace.update({"g_y": p.g_y, "n_out": p.n, "I_in_dend": p.I_in_dend})
-        # P2: P1 events one step late; teacher and self-inhibition on the dendrites
-        p2 = _ensemble(p, "p2", "g_ff*nE_in/(n_in*dt)", "I_out_dend - g_self*nE_own/(n_own*dt) + I_teach", """
-nE_in : 1 (linked)           # P1 events of the last step
-nE_own : 1 (linked)          # own events of the last step
-e_bar = E_unit/(n_unit*tau_avg) : Hz   # own moving-average event rate
-I_teach = teacher_gain(t)*(target_rate(t) - e_bar) : amp
-""", noise)
-        p2.namespace.update({"g_ff": p.g_ff, "n_in": p.n, "I_out_dend": p.I_out_dend, "g_self": p.g_out_self,
-                             "n_own": p.n, "teacher_gain": gain, "target_rate": target, "tau_avg": p.tau_avg})
-        r1, link1 = readouts.ensemble_readout(p1, np.zeros(p.n, int), p.tau_avg, p_empty=p.p_b, name="p1_readout")
-        r2, link2 = readouts.ensemble_readout(p2, np.zeros(p.n, int), p.tau_avg, p_empty=p.p_b, name="p2_readout")
-        for g, r in ((p1, r1), (p2, r2)):
-            g.n_unit = p.n
-            _link(g, r, {"E_unit": "E_total", "B_unit": "B_total"})
-        _link(p1, r2, {"nB_out": "n_burst_prev", "nE_out": "n_event_prev"})
-        _link(p2, r1, {"nE_in": "n_event"})
-        _link(p2, r2, {"nE_own": "n_event"})
-        source = NeuronGroup(1, "I_drive : amp", name="input")
-        source.I_drive = p.I_pre
-        rule = plasticity.PlasticityParams(eta=p.dw_burst, reference="fixed", p_ref=p.p_b, w_min=0.0,
-                                           w_max=p.w1_max, tau_avg=p.tau_avg)
-        w1 = plasticity.plastic_synapses(source, p1, rule, target_var=None, name="w1", connect={},
-                                         trace="1", summed="I_ff_post = weight*I_drive_pre : amp (summed)")
-        w1.weight = p.w1_init
+        # TimedArrays after the device is chosen: they take its implementation
+        target, gain = p.teacher_arrays()
+        n = int(round(float(T / p.dt))) + 1
+        x = TimedArray(np.ones((n, 1)), dt=p.dt, name="input_rates")
+        w2_fixed = TimedArray(np.zeros(n), dt=p.dt, name="learn_layer2")
+        c = burstccn.build(circuit(p), p.dt, x, target, gain, schedules={2: w2_fixed})
+        p1, p2, r1, r2, w1 = c.groups[1], c.groups[2], c.readouts[1], c.readouts[2], c.forward[1]
         every = {"dt": p.sample}
         mons = {
             "p1_rates": StateMonitor(r1, ["E_total", "B_total"], record=True, name="p1_rates", **every),
@@ -193,9 +152,9 @@ I_teach = teacher_gain(t)*(target_rate(t) - e_bar) : amp
             "p2_state": StateMonitor(p2, ["Vd"], record=True, name="p2_state", **every),
             "w1": StateMonitor(w1, "weight", record=np.arange(p.n), name="w1_trace", **every),
         }
-        events = {f"{g.name}_{ev}": EventMonitor(g, ev, record=True, name=f"{g.name}_{ev}s")
-                  for g in (p1, p2) for ev in ("event", "burst")}
-        net = Network(p1, p2, r1, r2, link1, link2, source, w1, *mons.values(), *events.values())
+        events = {f"{k}_{ev}": EventMonitor(g, ev, record=True, name=f"{k}_{ev}s")
+                  for k, g in (("p1", p1), ("p2", p2)) for ev in ("event", "burst")}
+        net = Network(*c.objects, *mons.values(), *events.values())
         wall = sim.run(net, T, report=report)
         if compile_only:
             return {}, wall
