@@ -9,10 +9,10 @@ variables on the layer's readout (``models.readouts``). Units talk through these
 - Feedforward (events onto somata): neuron k of layer l gets
   ``sum_j W_kj * I_in * x_j`` (l = 1) or ``g_ff / n_{l-1} * sum_j W_kj * n_event_j / (unit_size*dt)``
   (l > 1), the mean over the n_{l-1} units below of their instantaneous event rate (one step late)
-  weighted by W: W = 1 everywhere is the published W2 whatever the number of units. W is per neuron and presynaptic unit, and
-  learns with the burst-dependent rule of ``models.plasticity`` (fixed reference p_b): +eta*a_j per
-  postsynaptic burst, -p_b*eta*a_j per event, a_j the presynaptic activity (x_j, or unit j's
-  moving-average rate / ``r_ref``).
+  weighted by W: W = 1 everywhere is the published W2 whatever the number of units. W is per neuron
+  and presynaptic unit, and learns with the burst-dependent rule of ``models.plasticity`` (fixed
+  reference p_b): +eta*a_j per postsynaptic burst, -p_b*eta*a_j per event, a_j the presynaptic
+  activity (x_j, or unit j's moving-average rate / ``r_ref``).
 - Feedback onto the apical dendrites of a hidden layer l, two steps late (the published lags):
   ``I_Y = g_y / n_{l+1} * sum_k Y_jk B_k / (unit_size*dt)`` from the bursts B_k of the n_{l+1} units
   above (the facilitating pathway) and ``I_Q = -p_b * g_y / n_{l+1} * sum_k Y_jk E_k / (unit_size*dt)``
@@ -133,7 +133,7 @@ I_teach = teacher_gain(t)*(target_rate(t, ensemble) - e_bar) : amp
 class BuiltBurstCCN:
     """Brian2 objects of a layered BurstCCN: ``groups[l]`` and ``readouts[l]`` for layers l >= 1
     (``groups[0]`` is the input group), ``forward[l]`` the plastic synapses into layer l,
-    ``feedback[l]`` the random feedback synapses from layer l (if any)."""
+    ``feedback[l]`` the random feedback synapses from layer l onto layer l-1's readout (if any)."""
 
     groups: dict
     readouts: dict
@@ -159,6 +159,13 @@ class BuiltBurstCCN:
 def _link(group, readout, pairs: dict, index: np.ndarray) -> None:
     for mine, theirs in pairs.items():
         setattr(group, mine, linked_var(readout, theirs, index=index))
+
+
+def _accumulators(p: BurstCCNParams, hidden: bool) -> tuple:
+    """Per-step sums a hidden layer's readout collects: Y over the bursts and events above (and SST spikes)."""
+    if not hidden:
+        return ()
+    return ("fb_burst", "fb_event", "n_sst") if p.q_route == "sst" else ("fb_burst", "fb_event")
 
 
 def _sst_cells(p: BurstCCNParams, l: int, readout, n_units: int) -> list:
@@ -209,7 +216,7 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
         unit = np.repeat(np.arange(n_units), N)
         r, link = readouts.ensemble_readout(g, unit, p.tau_avg, p_empty=p.p_b,
                                             name=f"layer{l}_readout",
-                                            accumulators=("fb_burst", "fb_event", "n_sst") if hidden else ())
+                                            accumulators=_accumulators(p, hidden))
         _link(g, r, {"E_unit": "E_total", "B_unit": "B_total", **({} if hidden else {"nE_own": "n_event"})}, unit)
         groups[l], reads[l] = g, r
         objects += [g, r, link]

@@ -158,10 +158,11 @@ def run_seed(p: Params, seed: int, frozen: bool, backend: str, report: str | Non
                     inside = (t_ev >= a + settle) & (t_ev < e)
                     rates[b] = np.bincount(unit[inside], minlength=int(p.layers[l])) / (p.unit_size * (e - a - settle))
                 out[key] = rates
-            t_w = np.asarray(weights[l].t[:] / second)
-            for edge, times in (("start", [a + settle for a, _, _, _ in blocks]), ("end", [e for _, e, _, _ in blocks])):
+            t_w, w_all = np.asarray(weights[l].t[:] / second), np.asarray(weights[l].weight[:])
+            edges = (("start", [a + settle for a, _, _, _ in blocks]), ("end", [e for _, e, _, _ in blocks]))
+            for edge, times in edges:
                 idx = [int(np.argmin(np.abs(t_w - x))) for x in times]
-                w = np.asarray(weights[l].weight[:])[:, idx]
+                w = w_all[:, idx]
                 out[f"w{l}_units_{edge}"] = np.moveaxis(c.unit_weights(l, w), -1, 0)   # blocks x post x pre
     return out, wall
 
