@@ -96,10 +96,52 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    """``burstsim train``: a rate model on an image data set, a checkpoint per epoch, resumable."""
+    from burstsim import data
+    from burstsim.rate.training import TrainConfig, train
+
+    out = Path(args.out or f"out/train_{args.model}_{args.feedback}")
+    try:
+        hidden = tuple(int(h) for h in args.hidden.split(",") if h.strip())
+    except ValueError:
+        raise SystemExit(f"error: --hidden expects comma-separated layer sizes such as 500,500,500, got {args.hidden!r}") from None
+    fields = ("model", "feedback", "form", "epochs", "lr", "lr_feedback", "batch_size", "momentum", "weight_decay",
+              "p_b", "eps", "W_gain", "Y_scale", "seed")
+    try:
+        cfg = TrainConfig(hidden=hidden, **{k: getattr(args, k) for k in fields})
+        from burstsim.results import check_output_dir
+
+        check_output_dir(out)
+        dataset = data.load(args.data)
+    except (ValueError, FileNotFoundError) as err:
+        raise SystemExit(f"error: {err}") from None
+    print(f"burstsim: training {cfg.label} on {dataset.name} ({len(dataset.x_train)} training, "
+          f"{len(dataset.x_test)} held-out images), checkpoints in {out}", file=sys.stderr, flush=True)
+    try:
+        result = train(cfg, dataset, out, resume=not args.restart)
+    except ValueError as err:
+        raise SystemExit(f"error: {err}") from None
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: the last finished epoch is saved in {out}; run the same command to resume",
+              file=sys.stderr)
+        return 130
+    path = result.save(out)
+    if not args.no_figure:
+        from burstsim.figures import train as train_figure
+
+        train_figure.plot(result).savefig(path / "train.png", dpi=120)
+        print(f"figure:  {path / 'train.png'}")
+    print(f"summary: {path / 'summary.json'}")
+    print(json.dumps(result.summary, indent=2, default=str))
+    return 0
+
+
 def cmd_figure(args) -> int:
     from burstsim.results import Result
 
-    _protocol(args.protocol)
+    if args.protocol != "train":
+        _protocol(args.protocol)
     try:
         result = Result.load(args.source)
     except FileNotFoundError as err:
@@ -146,7 +188,33 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument("protocol")
     add_run_arguments(pr)
     pr.set_defaults(func=cmd_run)
-    pf = sub.add_parser("figure", help="draw a protocol's figure from a saved result")
+    pt = sub.add_parser("train", help="train a rate model (burstsim.rate) on MNIST, Fashion-MNIST or CIFAR-10")
+    pt.add_argument("--model", default="burstccn", help="burstccn | burstprop | edn | ann (default: burstccn)")
+    pt.add_argument("--feedback", default="tied",
+                    help="tied | symmetric_init | random | kp | apic (default: tied; ann: tied = backprop, random = FA)")
+    pt.add_argument("--form", default="journal", help="burstccn: journal (default) | original")
+    pt.add_argument("--data", required=True,
+                    help="mnist:DIR | fashion-mnist:DIR (the four standard IDX files) | mnist-offline:DIR "
+                         "(the 10,000 test images split 8,000/2,000) | cifar10:DIR")
+    pt.add_argument("--hidden", default="500,500,500", help="hidden layer sizes (default: 500,500,500)")
+    pt.add_argument("--epochs", type=int, default=10)
+    pt.add_argument("--lr", type=float, default=0.1, help="learning rate of W and biases (default: 0.1)")
+    pt.add_argument("--lr-feedback", dest="lr_feedback", type=float, default=0.001,
+                    help="learning rate of learned feedback (kp, apic; default: 0.001)")
+    pt.add_argument("--batch-size", dest="batch_size", type=int, default=32)
+    pt.add_argument("--momentum", type=float, default=0.0)
+    pt.add_argument("--weight-decay", dest="weight_decay", type=float, default=0.0)
+    pt.add_argument("--p-b", dest="p_b", type=float, default=0.5, help="baseline burst probability (default: 0.5)")
+    pt.add_argument("--eps", type=float, default=0.5, help="output teaching strength (default: 0.5)")
+    pt.add_argument("--W-gain", dest="W_gain", type=float, default=3.6, help="xavier gain of the initial W")
+    pt.add_argument("--Y-scale", dest="Y_scale", type=float, default=1.5,
+                    help="random feedback gain = W gain x Y scale (default: 1.5)")
+    pt.add_argument("--seed", type=int, default=1)
+    pt.add_argument("--out", default=None, help="output directory (default: out/train_<model>_<feedback>)")
+    pt.add_argument("--restart", action="store_true", help="ignore a checkpoint in --out and start from scratch")
+    pt.add_argument("--no-figure", action="store_true", help="do not draw the figure")
+    pt.set_defaults(func=cmd_train)
+    pf = sub.add_parser("figure", help="draw a protocol's (or 'train') figure from a saved result")
     pf.add_argument("protocol")
     pf.add_argument("--from", dest="source", required=True, help="directory written by 'burstsim run'")
     pf.add_argument("--output", default=None, help="PNG path (default: <from>/<protocol>.png)")

@@ -1,0 +1,19 @@
+"""Rate-based reference models (numpy).
+
+Discrete-time networks of sigmoid units that share one interface (:class:`network.RateNetwork`):
+BurstCCN in its journal and original forms (Greedy et al. 2022), Burstprop (Payeur et al. 2021),
+the dendritic error network EDN (Sacramento et al. 2018), and ANNs trained by backprop, feedback
+alignment and Kolen-Pollack. `alignment` measures each model's update against backprop,
+`training` trains them on image data sets (`burstsim.data`), `continuous` is the continuous-time
+BurstCCN. Equations: ``specs/burstccn.md`` sections 1-3.
+"""
+
+from burstsim.rate.ann import ANN
+from burstsim.rate.burstccn import BurstCCN
+from burstsim.rate.burstprop import Burstprop
+from burstsim.rate.edn import EDN
+from burstsim.rate.network import RateNetwork
+
+MODELS = {"burstccn": BurstCCN, "burstprop": Burstprop, "edn": EDN, "ann": ANN}
+
+__all__ = ["ANN", "BurstCCN", "Burstprop", "EDN", "MODELS", "RateNetwork"]
