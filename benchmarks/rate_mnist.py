@@ -3,6 +3,13 @@ against a plain numpy backprop MLP.
 
     .venv/bin/python benchmarks/rate_mnist.py accuracy [--epochs 20] [--lr 0.3] [--data mnist-offline:DIR]
     .venv/bin/python benchmarks/rate_mnist.py throughput [--data mnist:DIR]
+    .venv/bin/python benchmarks/rate_mnist.py alignment [--data mnist-offline:DIR]
+
+``alignment`` is the gradient check: at initialisation, on 1,000 training images, the angle
+between each model's hidden-layer update and the backprop gradient (float64), for BurstCCN
+(journal form, tied feedback) in the linear regime (eps = 0.001) and at the MNIST setting
+(eps = 0.5), the original form, Burstprop and EDN with tied feedback, and BurstCCN with random
+feedback.
 
 ``accuracy`` trains 784-500-500-500-10 with the same epochs, learning rate, seed and batch (32)
 for every model: the backprop ANN, BurstCCN (journal form) with tied feedback, the feedback-
@@ -123,9 +130,34 @@ def throughput(args) -> dict:
     return out
 
 
+def alignment(args) -> dict:
+    from burstsim.rate import EDN, BurstCCN, Burstprop
+    from burstsim.rate.alignment import layer_angles
+
+    ds = data.load(args.data or default_data())
+    x = ds.x_train[:1000].astype(np.float64)
+    t = data.one_hot(ds.y_train[:1000]).astype(np.float64)
+    sizes = (784, *HIDDEN, 10)
+    models = {"burstccn_journal_tied_eps0.001": BurstCCN(sizes, eps=1e-3, dtype=np.float64, seed=args.seed),
+              "burstccn_journal_tied_eps0.5": BurstCCN(sizes, eps=0.5, dtype=np.float64, seed=args.seed),
+              "burstccn_original_tied": BurstCCN(sizes, form="original", dtype=np.float64, seed=args.seed),
+              "burstprop_tied_eps0.5": Burstprop(sizes, eps=0.5, dtype=np.float64, seed=args.seed),
+              "edn_tied_lam_out0.1": EDN(sizes, lam_out=0.1, dtype=np.float64, seed=args.seed),
+              "burstccn_journal_random": BurstCCN(sizes, feedback="random", Y_scale=1.5, dtype=np.float64, seed=args.seed)}
+    out = {}
+    for name, model in models.items():
+        ang = layer_angles(model, x, t)
+        out[f"{name}_angle_hidden_deg"] = ang["hidden"]
+        for i, a in enumerate(ang["layers"][:-1]):
+            out[f"{name}_angle_layer{i + 1}_deg"] = a
+        print(f"{name:34s} hidden layers {' '.join(f'{a:7.3f}' for a in ang['layers'][:-1])} deg   "
+              f"all hidden {ang['hidden']:7.3f} deg", flush=True)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("what", choices=("accuracy", "throughput"))
+    ap.add_argument("what", choices=("accuracy", "throughput", "alignment"))
     ap.add_argument("--data", default=None, help="mnist:DIR | mnist-offline:DIR | fashion-mnist:DIR")
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--lr", type=float, default=0.3)
@@ -133,7 +165,7 @@ def main():
     ap.add_argument("--out", default=None, help="keep each run's checkpoint and history under this directory")
     ap.add_argument("--progress", action="store_true")
     args = ap.parse_args()
-    result = accuracy(args) if args.what == "accuracy" else throughput(args)
+    result = {"accuracy": accuracy, "throughput": throughput, "alignment": alignment}[args.what](args)
     print(json.dumps(result))
 
 
