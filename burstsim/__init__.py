@@ -9,7 +9,7 @@ import importlib
 __version__ = "0.1.0"
 
 _LAZY = {"backend": ("burstsim.backends", "backend"), "Result": ("burstsim.results", "Result")}
-_SUBMODULES = ("analysis", "backends", "figures", "models", "protocols", "results")
+_SUBMODULES = ("analysis", "backends", "data", "figures", "models", "protocols", "rate", "results")
 
 __all__ = ["backend", "Result", "__version__", *_SUBMODULES]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from burstsim.rate.network import RateNetwork, check_choice, check_positive, propagated_deltas, weight_gradients
+from burstsim.rate.network import RateNetwork, check_choice, check_positive, propagated_deltas, tie, weight_gradients
 
 RULES = ("bp", "fa", "kp")
 
@@ -40,5 +40,4 @@ class ANN(RateNetwork):
 
     def constrain(self) -> None:
         if self.rule == "bp":
-            for Y, W in zip(self.params["Y"], self.W[1:]):
-                Y[...] = W
+            tie(self.params["Y"], self.W[1:])

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from burstsim.rate.network import (RateNetwork, check_choice, check_positive, sigmoid, weight_gradients,
+from burstsim.rate.network import (RateNetwork, check_choice, check_positive, sigmoid, tie, weight_gradients,
                                    xavier_normal)
 
 FORMS = ("journal", "original")
@@ -158,8 +158,6 @@ class BurstCCN(RateNetwork):
 
     def constrain(self) -> None:
         if self.feedback == "tied":
-            for Y, W in zip(self.params["Y"], self.W[1:]):
-                np.multiply(W, self.Y_scale, out=Y)
+            tie(self.params["Y"], self.W[1:], self.Y_scale)
         if self.q_mode == "tied_Y":
-            for Q, Y in zip(self.params["Q"], self.params["Y"]):
-                np.multiply(Y, -self.p_b, out=Q)
+            tie(self.params["Q"], self.params["Y"], -self.p_b)

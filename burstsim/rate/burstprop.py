@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from burstsim.rate.network import RateNetwork, check_positive, sigmoid, weight_gradients
+from burstsim.rate.network import RateNetwork, check_positive, sigmoid, tie, weight_gradients
 
 
 class Burstprop(RateNetwork):
@@ -52,5 +52,4 @@ class Burstprop(RateNetwork):
 
     def constrain(self) -> None:
         if self.feedback == "tied":
-            for Y, W in zip(self.params["Y"], self.W[1:]):
-                np.multiply(W, self.Y_scale, out=Y)
+            tie(self.params["Y"], self.W[1:], self.Y_scale)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logit
 
-from burstsim.rate.network import RateNetwork, check_choice, check_positive, sigmoid, weight_gradients
+from burstsim.rate.network import RateNetwork, check_choice, check_positive, sigmoid, tie, weight_gradients
 
 IP_MODES = ("tied_Y", "sym_Y")
 
@@ -78,8 +78,6 @@ class EDN(RateNetwork):
 
     def constrain(self) -> None:
         if self.feedback == "tied":
-            for Y, W in zip(self.params["Y"], self.W[1:]):
-                np.multiply(W, self.Y_scale, out=Y)
+            tie(self.params["Y"], self.W[1:], self.Y_scale)
         if self.ip_mode == "tied_Y":
-            for W_IP, Y in zip(self.params["W_IP"], self.params["Y"]):
-                W_IP[...] = Y
+            tie(self.params["W_IP"], self.params["Y"])

@@ -80,6 +80,8 @@ class RateNetwork:
         if mode == "random":
             g = self.W_gain * scale if gain is None else gain
             return [xavier_normal(self.rng, *W.shape, g, self.dtype) for W in self.W[1:]]
+        if mode == "tied" and scale == 1.0:
+            return list(self.W[1:])  # the same arrays: tied by construction, nothing to copy per step
         return [(scale * W).astype(self.dtype) for W in self.W[1:]]
 
     # --- computing -------------------------------------------------------------------------
@@ -126,6 +128,13 @@ class RateNetwork:
                 a[...] = state[key]
 
 
+def tie(targets: list[np.ndarray], sources: list[np.ndarray], factor: float = 1.0) -> None:
+    """targets[i] = factor * sources[i], in place (nothing to do where they are the same array)."""
+    for dst, src in zip(targets, sources):
+        if dst is not src:
+            np.multiply(src, factor, out=dst)
+
+
 def output_error(e_out: np.ndarray, t: np.ndarray) -> np.ndarray:
     """dL/dv at the output for L = 1/2 sum (t - e)^2 and sigmoid units: -(t - e) e (1 - e)."""
     return -(t - e_out) * e_out * (1 - e_out)
@@ -134,9 +143,8 @@ def output_error(e_out: np.ndarray, t: np.ndarray) -> np.ndarray:
 def weight_gradients(deltas: list[np.ndarray], e: list[np.ndarray], norm: list[float] | float) -> tuple[list, list]:
     """grad W_l = delta_l^T e_{l-1} / norm_l and grad c_l = sum_batch delta_l / norm_l."""
     norms = norm if isinstance(norm, list) else [norm] * len(deltas)
-    gW = [(d.T @ pre) / n for d, pre, n in zip(deltas, e[:-1], norms)]
-    gc = [d.sum(axis=0) / n for d, n in zip(deltas, norms)]
-    return gW, gc
+    scaled = [d * (1.0 / n) for d, n in zip(deltas, norms)]  # scale the small delta, not the large gradient
+    return [d.T @ pre for d, pre in zip(scaled, e[:-1])], [d.sum(axis=0) for d in scaled]
 
 
 def propagated_deltas(e: list[np.ndarray], t: np.ndarray, feedback: list[np.ndarray]) -> list[np.ndarray]:
