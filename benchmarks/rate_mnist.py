@@ -59,7 +59,10 @@ def accuracy(args) -> dict:
     for model, feedback, form in RUNS:
         cfg = TrainConfig(model=model, feedback=feedback, form=form, hidden=HIDDEN, epochs=args.epochs, lr=args.lr,
                           seed=args.seed)
-        r = train(cfg, ds, Path(args.out) / f"{model}_{feedback}_{form}" if args.out else None, progress=args.progress)
+        run_dir = Path(args.out) / f"{model}_{feedback}_{form}" if args.out else None
+        r = train(cfg, ds, run_dir, progress=args.progress)  # a finished run in run_dir is read back, not redone
+        if run_dir is not None:
+            r.save(run_dir)
         key = f"{model}_{form}_{feedback}" if model == "burstccn" else f"ann_{'bp' if feedback == 'tied' else 'fa'}"
         out[f"{key}_test_error_pct"] = r.summary["test_error_pct"]
         out[f"{key}_angle_hidden_deg_final"] = r.summary["angle_hidden_deg_final"]
@@ -162,7 +165,8 @@ def main():
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--lr", type=float, default=0.3)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--out", default=None, help="keep each run's checkpoint and history under this directory")
+    ap.add_argument("--out", default=None, help="keep each run (checkpoints, results) under this directory; "
+                    "draw them with: burstsim figure train --from DIR/*")
     ap.add_argument("--progress", action="store_true")
     args = ap.parse_args()
     result = {"accuracy": accuracy, "throughput": throughput, "alignment": alignment}[args.what](args)

@@ -142,12 +142,14 @@ def cmd_figure(args) -> int:
 
     if args.protocol != "train":
         _protocol(args.protocol)
+        if len(args.source) > 1:
+            raise SystemExit(f"error: figure {args.protocol!r} draws one result; several --from are for 'train'")
     try:
-        result = Result.load(args.source)
+        results = [Result.load(s) for s in args.source]
     except FileNotFoundError as err:
         raise SystemExit(f"error: {err}") from None
-    fig = importlib.import_module(f"burstsim.figures.{args.protocol}").plot(result)
-    target = Path(args.output or Path(args.source) / f"{args.protocol}.png")
+    fig = importlib.import_module(f"burstsim.figures.{args.protocol}").plot(results if len(results) > 1 else results[0])
+    target = Path(args.output or Path(args.source[0]) / f"{args.protocol}.png")
     fig.savefig(target, dpi=120)
     print(f"figure: {target}")
     return 0
@@ -216,7 +218,8 @@ def parser() -> argparse.ArgumentParser:
     pt.set_defaults(func=cmd_train)
     pf = sub.add_parser("figure", help="draw a protocol's (or 'train') figure from a saved result")
     pf.add_argument("protocol")
-    pf.add_argument("--from", dest="source", required=True, help="directory written by 'burstsim run'")
+    pf.add_argument("--from", dest="source", required=True, nargs="+",
+                    help="directory written by 'burstsim run' (for 'train': one or more, drawn together)")
     pf.add_argument("--output", default=None, help="PNG path (default: <from>/<protocol>.png)")
     pf.set_defaults(func=cmd_figure)
     return ap
