@@ -167,20 +167,7 @@ class ContinuousBurstCCN:
         for bufs in (self._e, self._b, self._p, self._tr):
             for pair in bufs:
                 pair[0], pair[1] = pair[1], pair[0]
-        xin = self._x
-        xin[...] = x
-        # feedforward: layer 1 from the current input, layer l > 1 from the cached rates below
-        a_z = self.dt / self.tau_z
-        for l in range(L):
-            pre = xin if l == 0 else self._e[l - 1][1]
-            tmp = self._tmp[l]
-            v = self.v[l]
-            np.dot(self.W[l], pre, out=tmp)
-            tmp += self.c[l]
-            tmp -= v
-            tmp *= a_z
-            v += tmp
-            _sigmoid(v, self._e[l][0])
+        xin = self._somata(x)
         # output burst probability (teacher uses this step's e_L)
         eL, pL, bL = self._e[L - 1][0], self._p[L - 1][0], self._b[L - 1][0]
         if target is None:
@@ -250,13 +237,18 @@ class ContinuousBurstCCN:
         teacher network needs. The output event rate is identical to ``step(x, None, False)``;
         returns it as an internal array valid until the next call. Use one of the two methods
         throughout a run: this one leaves burst rates, dendrites and traces untouched."""
-        L = self.L
         for pair in self._e:
             pair[0], pair[1] = pair[1], pair[0]
+        self._somata(x)
+        return self._e[self.L - 1][0]
+
+    def _somata(self, x) -> np.ndarray:
+        """Feedforward Euler step of every soma: layer 1 from the current input `x`, layer l > 1
+        from the cached (previous-step) rates below. Returns the internal copy of `x`."""
         xin = self._x
         xin[...] = x
         a_z = self.dt / self.tau_z
-        for l in range(L):
+        for l in range(self.L):
             pre = xin if l == 0 else self._e[l - 1][1]
             tmp = self._tmp[l]
             v = self.v[l]
@@ -266,4 +258,4 @@ class ContinuousBurstCCN:
             tmp *= a_z
             v += tmp
             _sigmoid(v, self._e[l][0])
-        return self._e[L - 1][0]
+        return xin
