@@ -168,6 +168,9 @@ def save_checkpoint(path: Path, cfg: TrainConfig, data_name: str, model: RateNet
     try:
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, **payload)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a checkpoint is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
