@@ -86,6 +86,9 @@ class TrainConfig:
             raise ValueError(f"momentum must lie in [0, 1), got {self.momentum!r}")
         if not 0 < self.p_b < 1:
             raise ValueError(f"p_b is a probability and must lie strictly between 0 and 1, got {self.p_b!r}")
+        if self.p_b > 0.5 and (self.model == "burstprop" or (self.model == "burstccn" and self.form == "journal")):
+            raise ValueError(f"p_b={self.p_b} > 0.5: the {self.model} burst probability 2 p_b sigma(...) would exceed 1; "
+                             "use p_b <= 0.5")
 
     def to_json(self) -> dict:
         return {**dataclasses.asdict(self), "hidden": list(self.hidden)}
