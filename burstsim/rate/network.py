@@ -10,6 +10,8 @@ subtracts (for backprop: the gradient of the batch-mean loss 1/2 sum (t - e)^2).
 
 from __future__ import annotations
 
+import abc
+
 import numpy as np
 from scipy.special import expit
 
@@ -37,7 +39,7 @@ def check_positive(name: str, value: float, allow_zero: bool = False) -> None:
         raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
 
 
-class RateNetwork:
+class RateNetwork(abc.ABC):
     """Layers of sigmoid units with feedforward weights ``W`` and biases ``c``.
 
     sizes: units per layer, input first (e.g. (784, 500, 500, 500, 10)); W_gain: xavier gain of
@@ -100,10 +102,10 @@ class RateNetwork:
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)[-1]
 
+    @abc.abstractmethod
     def gradients(self, x: np.ndarray, t: np.ndarray) -> dict[str, list]:
         """Per parameter group, what the optimiser subtracts (times its learning rate); None
         where a parameter does not learn."""
-        raise NotImplementedError
 
     def constrain(self) -> None:
         """Re-impose tied relations after an optimiser step (spec s1.5, ``apply_weight_constraints``)."""
