@@ -2,10 +2,10 @@
 repository; spec ``specs/burstccn.md`` s1.9).
 
 No event (Q) pathway and no fixed reference: each hidden layer compares its burst probability with
-the teacher, p_t = 2 p_b sigma((2/p_b) a_t (1 - e)) with a_t = lam b_t,{l+1} Y, against the one
-without it, p = 2 p_b sigma((2/p_b) a (1 - e)) with a = lam b_{l+1} Y, both from one backward call
-(an implicit second phase); delta_l = -(p_t - p) e_l, normalised by B p_b phi_l like BurstCCN.
-The optional recurrent correction of the published code is not included.
+the teacher, p_t = 2 p_b sigma((2/p_b) a_t (1 - e)) with a_t = b_t,{l+1} Y, against the one
+without it, p = 2 p_b sigma((2/p_b) a (1 - e)) with a = b_{l+1} Y, both from one backward call
+(an implicit second phase); delta_l = -(p_t - p) e_l, normalised by B p_b eps like BurstCCN.
+The optional recurrent correction and local feedback scales of the published code are not included.
 """
 
 from __future__ import annotations
