@@ -63,8 +63,27 @@ def test_params_to_json_keeps_units():
 
     js = params_to_json(transfer.Params())
     assert js["soma_currents"] == {"value": [-100.0, 0.0, 100.0, 200.0, 300.0], "unit": "pA"}
-    assert js["duration"] == "2. * second"
+    assert js["duration"] == {"value": 2.0, "unit": "s"}
+    assert js["background"]["rate"] == {"value": 5.0, "unit": "Hz"}   # nested parameter sets too
     json.dumps(js)
+
+
+def test_read_param_converts_units_without_brian2():
+    from burstsim.results import read_param, unit_factor
+
+    new = {"window": {"value": 16.0, "unit": "ms"}, "g": {"value": [1.0, 2.0], "unit": "pA/Hz"},
+           "nested": {"rate": {"value": 5.0, "unit": "Hz"}}, "n": 3}
+    old = {"window": "16. * msecond", "g": "22. * pamp / hertz"}          # params.json before format 2
+    assert read_param(new, "window", "second") == pytest.approx(0.016)
+    assert read_param(old, "window", "ms") == pytest.approx(16.0)
+    assert read_param(old, "g", "pA/Hz") == pytest.approx(22.0)
+    np.testing.assert_allclose(read_param(new, "g", "nA/Hz"), [0.001, 0.002])
+    assert read_param(new, "nested.rate", "Hz") == 5.0 and read_param(new, "n") == 3
+    assert unit_factor("s^-1") == 1.0 and unit_factor("second ** -1") == 1.0 and unit_factor("mV") == 1e-3
+    with pytest.raises(ValueError, match="in ms"):
+        read_param(new, "window")
+    with pytest.raises(KeyError, match="known"):
+        read_param(new, "windw", "ms")
 
 
 def test_cli_run_and_figure_from_saved_result(tmp_path, capsys):
