@@ -306,6 +306,8 @@ def _same(a: Any, b: Any, rtol: float = 0.0) -> bool:
 def _format_default(value: Any, unit: Any) -> str:
     if isinstance(value, Quantity) and unit is not None and value.has_same_dimensions(unit):
         value = np.asarray(value / unit)
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = float(value)
     if isinstance(value, np.ndarray):
         return np.array2string(value, separator=", ", precision=6, max_line_width=10 ** 6)
     if isinstance(value, float):
@@ -315,9 +317,9 @@ def _format_default(value: Any, unit: Any) -> str:
 
 def _range(meta: dict) -> str:
     if meta.get("check") == "choice":
-        return " | ".join(repr(c) if c is None else str(c) for c in meta["choices"])
+        return "{" + ", ".join(str(c) for c in meta["choices"]) + "}"
     if meta.get("check") == "subset":
-        return "some of " + ", ".join(map(str, meta["choices"]))
+        return "subset of {" + ", ".join(map(str, meta["choices"])) + "}"
     return RANGES.get(meta.get("check", "any"), "")
 
 

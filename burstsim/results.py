@@ -116,13 +116,20 @@ def _old_quantity(text: str):
     return value, unit.strip()
 
 
+# parameters renamed in issue 14 (new name -> old names), so that read_param reads older results
+OLD_NAMES = {"burst_window": ("window",)}
+
+
 def read_param(params: dict, name: str, unit: str | None = None):
     """The value of parameter `name` (dots reach into nested parameter sets: ``"background.rate"``)
     from a stored parameter dict, in `unit` (e.g. ``"ms"``) for a quantity. Reads both formats of
     params.json; needs no Brian2. A quantity asked for without a unit, or a plain value asked for
-    with one, is a ValueError that says which unit the parameter has."""
+    with one, is a ValueError that says which unit the parameter has. A parameter renamed since the
+    result was saved is found under its old name (``OLD_NAMES``: ``burst_window`` was ``window``)."""
     value = params
     for part in name.split("."):
+        if isinstance(value, dict) and part not in value:
+            part = next((old for old in OLD_NAMES.get(part, ()) if old in value), part)
         if not isinstance(value, dict) or part not in value:
             known = sorted(value) if isinstance(value, dict) else []
             raise KeyError(f"no parameter {name!r} in this result; known: {known}")
@@ -146,10 +153,61 @@ def read_param(params: dict, name: str, unit: str | None = None):
 
 def provenance(backend: str | None = None, threads: int | None = None) -> dict:
     """Where a result comes from: versions, the git commit of the burstsim source (with a dirty
-    flag, when it runs from a git checkout), the CPU model, the backend and its threads."""
+    flag, when it runs from a git checkout), the CPU model, the backend, its threads and, for the
+    standalone backends, the compiler with its version and flags (:func:`compiler_info`)."""
     out = {"versions": versions(), "backend": backend, "threads": threads, "cpu": _cpu_model(),
            "platform": platform.platform()}
     out.update(_git_state())
+    if backend in ("cpp", "cuda"):
+        out["compiler"] = compiler_info(backend)
+    return out
+
+
+def _first_line(cmd: list) -> str | None:
+    import subprocess
+
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    lines = [ln.strip() for ln in (res.stdout or res.stderr).splitlines() if ln.strip()]
+    return lines[0] if lines else None
+
+
+def compiler_info(backend: str = "cpp") -> dict:
+    """The C++ compiler a standalone build uses (``CXX``, else ``c++``), its ``--version`` line and
+    the flags: Brian2's ``codegen.cpp.extra_compile_args_gcc`` plus what burstsim adds
+    (``backends.CPP_VECTOR_ARGS``; cuda: C++17 and nvcc's version and flags)."""
+    import shutil
+
+    from brian2 import prefs
+
+    from burstsim import backends
+
+    cxx = os.environ.get("CXX") or "c++"
+    flags = list(prefs.codegen.cpp.extra_compile_args_gcc)
+    if backend == "cpp":
+        flags += [a for a in backends.CPP_VECTOR_ARGS if a not in flags]
+    else:
+        flags = [a.replace("c++11", "c++17") for a in flags]
+    out = {"cxx": shutil.which(cxx) or cxx, "cxx_version": _first_line([cxx, "--version"]),
+           "cxx_flags": flags, "brian2_compiler_pref": prefs.codegen.cpp.compiler or None}
+    if backend == "cuda":
+        nvcc = shutil.which("nvcc")
+        version = None
+        if nvcc:
+            import subprocess
+
+            try:
+                text = subprocess.run([nvcc, "--version"], capture_output=True, text=True, timeout=20).stdout
+                version = ([ln for ln in text.splitlines() if "release" in ln] or [None])[-1]
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        try:
+            nvcc_flags = list(prefs.devices.cuda_standalone.cuda_backend.extra_compile_args_nvcc)
+        except (KeyError, AttributeError):  # brian2cuda not imported
+            nvcc_flags = None
+        out.update({"nvcc": nvcc, "nvcc_version": version, "nvcc_flags": nvcc_flags})
     return out
 
 
@@ -202,7 +260,7 @@ class Result:
     model: str = ""
 
     def param(self, name: str, unit: str | None = None):
-        """A parameter of this run, e.g. ``result.param("window", "ms")`` (see :func:`read_param`)."""
+        """A parameter of this run, e.g. ``result.param("burst_window", "ms")`` (see :func:`read_param`)."""
         return read_param(self.params, name, unit)
 
     def summary_json(self) -> dict:

@@ -45,7 +45,7 @@ def online(rule, backend):
     stim = np.zeros((n_steps, len(tr)))
     for i, times in tr.items():
         stim[np.round(np.asarray(times) / DT).astype(int), i] = 1
-    det = detection.Detection(rule=rule, window=16 * ms)
+    det = detection.Detection(rule=rule, burst_window=16 * ms)
     with backends.backend(backend, key=f"detect-{rule}") as sim:
         defaultclock.dt = DT * ms
         spike = "stim(t, i) > 0.5"
@@ -88,6 +88,6 @@ def test_detection_parameters_are_checked():
     with pytest.raises(ValueError, match="rule"):
         detection.Detection(rule="doublet")
     with pytest.raises(ValueError, match="window must be > 0"):
-        detection.Detection(window=-16 * ms)
+        detection.Detection(burst_window=-16 * ms)
     with pytest.raises(ValueError, match="tau_avg must have the units"):
         detection.Detection(tau_avg=1.0)

@@ -69,7 +69,7 @@ def test_figure_from_saved_result(quick, tmp_path):
 def test_new_amplitudes_reuse_the_build(quick):
     """Sine amplitudes are TimedArray data: a run with other amplitudes compiles nothing new."""
     p = QUICK.replace(seeds=1, sine_amp_dend=150 * pA, sine_amp_soma=100 * pA)
-    key = backends.build_key(multiplexing.NAME, multiplexing.circuit(p).structure(), p.dt, p.rule, p.window,
+    key = backends.build_key(multiplexing.NAME, multiplexing.circuit(p).structure(), p.dt, p.rule, p.burst_window,
                              p.burn_in + p.duration)
     objects = sorted(backends.build_directory("cpp", key).glob("code_objects/*.o"))
     assert objects, "the quick run should have left a cached build"

@@ -19,7 +19,7 @@ def etr(t, pre=PRE):
 
 
 def run_pair(backend, rule, e0=0.0, b0=0.0, pre=PRE, post=POST):
-    detection = rule.detection(rule="isi", window=16 * ms)
+    detection = rule.detection(rule="isi", burst_window=16 * ms)
     with backends.backend(backend, key="test-plasticity-rule") as sim:
         defaultclock.dt = 0.1 * ms
         pre_objs, g_pre = protocol._played_group([np.array(pre)], detection, 0.1 * ms, "pre")
@@ -33,7 +33,7 @@ def run_pair(backend, rule, e0=0.0, b0=0.0, pre=PRE, post=POST):
 
 @pytest.mark.parametrize("backend", ["runtime", "cpp"])
 def test_fixed_reference_exact(backend):
-    rule = plasticity.PlasticityParams(eta=ETA, tau_pre=TAU_PRE, tau_avg=TAU_AVG, reference="fixed", p_ref=0.2,
+    rule = plasticity.PlasticityParams(eta=ETA, tau_pre=TAU_PRE, tau_avg=TAU_AVG, reference="fixed", p_b=0.2,
                                        w_min=-10, w_max=10)
     expected = ETA * (etr(0.105) - 0.2 * (etr(0.060) + etr(0.100)))
     assert run_pair(backend, rule) == pytest.approx(expected, rel=1e-6)
@@ -53,7 +53,7 @@ def test_moving_average_reference_exact():
 
 def test_presynaptic_bursts_do_not_count_and_bounds_clip():
     """A presynaptic burst adds one event to the trace; weights stay inside [w_min, w_max]."""
-    rule = plasticity.PlasticityParams(eta=ETA, tau_pre=TAU_PRE, tau_avg=TAU_AVG, reference="fixed", p_ref=0.2,
+    rule = plasticity.PlasticityParams(eta=ETA, tau_pre=TAU_PRE, tau_avg=TAU_AVG, reference="fixed", p_b=0.2,
                                        w_min=-10, w_max=10)
     pre = [0.010, 0.014, 0.050]   # 0.014 is the second spike of a burst: not an event
     expected = ETA * (etr(0.105) - 0.2 * (etr(0.060) + etr(0.100)))
@@ -64,7 +64,7 @@ def test_presynaptic_bursts_do_not_count_and_bounds_clip():
 
 def test_homeostatic_potentiation_on_presynaptic_events():
     """With no postsynaptic activity (rate 0 < r_min) each presynaptic event adds eta*r_min/Hz."""
-    rule = plasticity.PlasticityParams(eta=ETA, tau_pre=TAU_PRE, tau_avg=TAU_AVG, reference="fixed", p_ref=0.2,
+    rule = plasticity.PlasticityParams(eta=ETA, tau_pre=TAU_PRE, tau_avg=TAU_AVG, reference="fixed", p_b=0.2,
                                        w_min=-10, w_max=10, r_min=2 * Hz)
     assert run_pair("runtime", rule, post=[0.5]) == pytest.approx(2 * ETA * 2, rel=1e-6)
 
@@ -74,8 +74,8 @@ def test_homeostatic_potentiation_on_presynaptic_events():
     ({"tau_pre": -5 * ms}, "tau_pre must be > 0"),
     ({"tau_avg": 0 * second}, "tau_avg must be > 0"),
     ({"w_min": 1.0, "w_max": 0.5}, "weight bounds in the wrong order"),
-    ({"p_ref": 1.0}, "p_ref must lie strictly between 0 and 1"),
-    ({"p_ref": 0.0}, "p_ref must lie strictly between 0 and 1"),
+    ({"p_b": 1.0}, "p_b must lie strictly between 0 and 1"),
+    ({"p_b": 0.0}, "p_b must lie strictly between 0 and 1"),
 ])
 def test_bad_rule_parameters(changes, message):
     with pytest.raises(ValueError, match=message):

@@ -83,6 +83,8 @@ class BurstCCNParams(Params):
     g_out_self: object = param(1.71 * pA / Hz, pA / Hz, "nonnegative", "output dendrite inhibition per Hz of "
                                "the unit's instantaneous event rate", SRC)
     tau_avg: object = param(1 * second, second, "positive", "moving averages of the unit rates", SRC)
+    burst_window: object = param(16 * ms, ms, "positive", "burst window of the ISI event/burst rule", SRC + " (16 ms)")
+    pulse_noise: inputs.PulseNoise = dataclasses.field(default_factory=lambda: inputs.BURSTCCN_NOISE)
 
     def validate(self) -> None:
         if len(self.layers) < 2 or any(int(n) < 1 for n in self.layers):
@@ -190,8 +192,8 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
     weights come from Brian2's random numbers (set ``brian2.seed`` first)."""
     schedules = schedules or {}
     L, N = len(p.layers) - 1, p.unit_size
-    det = detection.Detection(rule="isi", window=16 * ms, tau_avg=p.tau_avg)
-    noise = inputs.BURSTCCN_NOISE
+    det = detection.Detection(rule="isi", burst_window=p.burst_window, tau_avg=p.tau_avg)
+    noise = p.pulse_noise
     source = NeuronGroup(int(p.layers[0]), "x = input_rates(t, i) : 1", namespace={"input_rates": input_rates},
                          name="layer0")
     groups, reads, forward, feedback = {0: source}, {}, {}, {}
@@ -233,7 +235,7 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
             summed = "I_ff_post = weight*g_ff*n_event_pre/(size_pre*dt*n_below) : amp (summed)"
             trace = "E_total_pre/(size_pre*tau_avg*r_ref)"
         tied = l > 1 and p.feedback == "tied"
-        rule = plasticity.PlasticityParams(eta=p.dw_burst[l - 1], reference="fixed", p_ref=p.p_b,
+        rule = plasticity.PlasticityParams(eta=p.dw_burst[l - 1], reference="fixed", p_b=p.p_b,
                                            w_min=0.0, w_max=p.w_max, tau_avg=p.tau_avg)
         S = plasticity.plastic_synapses(pre, post, rule, target_var=None, schedule=schedules.get(l),
                                         name=f"w{l}", connect={}, trace=trace, summed=summed,

@@ -4,11 +4,11 @@ A spike is an *event* when it starts a new episode and a *burst* when it is the 
 episode (every burst is also an event; later spikes of a burst are neither). Two published rules:
 
 ``"trace"`` (Payeur et al. 2021, Auryn ``BurstRateMonitor`` / ``AdaptiveEBCPConnection``)
-    A per-neuron spike trace x (time constant ``window``, +1 per spike) is read *before* the current
+    A per-neuron spike trace x (time constant ``burst_window``, +1 per spike) is read *before* the current
     spike is added: x < 1/e -> event; x > 1/e and no burst counted yet in this episode -> burst.
     After a 5 ms doublet the next spike is a new event only after about 24.8 ms (for a 16 ms window).
 ``"isi"`` (Greedy et al. 2022 spiking BurstCCN; also Payeur's offline raster rule)
-    A spike more than ``window`` after the previous one is an event; a spike within ``window``
+    A spike more than ``burst_window`` after the previous one is an event; a spike within ``burst_window``
     (inclusive) of the previous one is a burst if the episode has no burst yet.
 
 Both conditions are evaluated in Brian2's ``thresholds`` slot, on the state before the spike
@@ -37,11 +37,14 @@ RULES = ("trace", "isi")
 class Detection(Params):
     """Event/burst classification rule and moving-average time constant."""
 
+    RENAMED = {"window": "burst_window"}
+
     rule: str = param("trace", check="choice", choices=RULES,
-                      doc="'trace' (spike trace > 1/e) or 'isi' (ISI <= window)",
+                      doc="'trace' (spike trace > 1/e) or 'isi' (ISI <= burst_window)",
                       source="Payeur et al. 2021 (trace); Greedy et al. 2022 (isi)")
-    window: object = param(16 * ms, ms, "positive", doc="burst window (trace time constant or max ISI)",
-                           source="Payeur et al. 2021; Greedy et al. 2022: 16 ms")
+    burst_window: object = param(16 * ms, ms, "positive", doc="burst window (trace time constant or max ISI)",
+                                 source="Payeur et al. 2021; Greedy et al. 2022: 16 ms (both call it the burst "
+                                 "window; burstsim's `window` before issue 14)")
     tau_avg: object = param(1 * second, second, "positive",
                             doc="time constant of the per-neuron event/burst moving averages",
                             source="Greedy et al. 2022 EMA: 1 s; Payeur et al. 2021 alpha: 2-5 s")
@@ -87,7 +90,7 @@ burst_counted : 1      # 1 once the current episode has produced its burst
         return count + ("burst_trace += 1" if self.rule == "trace" else "t_last_spike = t")
 
     def namespace(self) -> dict:
-        return {"burst_window": self.window, "tau_avg": self.tau_avg, "tau_trace": self.tau_trace}
+        return {"burst_window": self.burst_window, "tau_avg": self.tau_avg, "tau_trace": self.tau_trace}
 
     def initial_values(self) -> dict:
         return {"t_last_spike": -1e4 * second} if self.rule == "isi" else {}

@@ -13,7 +13,8 @@ so the mean drift is eta * E_i * (P_i - P_ref) * <Etr_j>: weights grow when the 
 P_i exceeds the reference. ``reference="moving_average"`` (Payeur) takes P_ref = B_avg/E_avg of
 the postsynaptic neuron's moving averages (time constant ``tau_avg``; 1 when there is no event yet),
 read before the current event is counted; ``reference="fixed"`` (BurstCCN) uses the constant
-``p_ref``. The optional homeostatic band adds h_plus = max(0, r_min - r_i)/Hz when the postsynaptic
+``p_b`` (BurstCCN's baseline burst probability; ``p_ref`` before issue 14). The optional
+homeostatic band adds h_plus = max(0, r_min - r_i)/Hz when the postsynaptic
 event rate r_i falls below ``r_min`` and h_minus = (r_max - r_i)/r_i above ``r_max``. Weights are
 clipped to [w_min, w_max] after every update. The shared flag ``plastic`` (a TimedArray schedule)
 gates learning; transmission continues when it is 0.
@@ -44,15 +45,17 @@ REFERENCES = ("moving_average", "fixed")
 class PlasticityParams(Params):
     """Parameters of the burst-dependent rule (defaults: Payeur et al. 2021 Fig. 2E-G, homeostasis off)."""
 
+    RENAMED = {"p_ref": "p_b"}
+
     eta: float = param(3.5e-3, None, "positive", "learning rate (weight units per unit trace)", P21)
     tau_pre: object = param(100 * ms, ms, "positive", "presynaptic event trace time constant", P21)
     tau_avg: object = param(5 * second, second, "positive", "postsynaptic event/burst moving-average time "
                             "constant (alpha)", P21)
     reference: str = param("moving_average", check="choice", choices=REFERENCES,
                            doc="reference burst probability: the postsynaptic moving average B_avg/E_avg "
-                           "(Payeur) or the constant p_ref (BurstCCN)", source=P21 + "; " + G22)
-    p_ref: float = param(0.2, None, "open_probability", "fixed reference burst probability (reference='fixed')",
-                         G22)
+                           "(Payeur) or the constant p_b (BurstCCN)", source=P21 + "; " + G22)
+    p_b: float = param(0.2, None, "open_probability", "fixed reference burst probability (reference='fixed'): "
+                       "BurstCCN's baseline burst probability p_b", G22 + "; burstsim's p_ref before issue 14")
     w_min: float = param(0.0, None, "any", "lower weight bound", P21)
     w_max: float = param(1.0, None, "any", "upper weight bound", P21)
     r_min: object = param(None, Hz, "nonnegative", "homeostatic potentiation below this postsynaptic "
@@ -65,10 +68,10 @@ class PlasticityParams(Params):
             raise ValueError(f"weight bounds in the wrong order: w_min ({self.w_min}) must be below "
                              f"w_max ({self.w_max})")
 
-    def detection(self, rule: str = "trace", window=16 * ms) -> det.Detection:
+    def detection(self, rule: str = "trace", burst_window=16 * ms) -> det.Detection:
         """The event/burst detection the groups need: the presynaptic event trace with tau_pre,
         the postsynaptic moving averages with tau_avg."""
-        return det.Detection(rule=rule, window=window, tau_avg=self.tau_avg, tau_trace=self.tau_pre)
+        return det.Detection(rule=rule, burst_window=burst_window, tau_avg=self.tau_avg, tau_trace=self.tau_pre)
 
 
 def plastic_synapses(source, target, params: PlasticityParams = PlasticityParams(), target_var: str | None = "ge_s",
@@ -92,13 +95,13 @@ def plastic_synapses(source, target, params: PlasticityParams = PlasticityParams
         _check_detection(source, "tau_trace", p.tau_pre, "tau_pre", "source")
     if p.reference == "moving_average" or p.r_min is not None or p.r_max is not None:
         _check_detection(target, "tau_avg", p.tau_avg, "tau_avg", "target")
-    ref = "p_ref" if p.reference == "fixed" else (
+    ref = "p_b" if p.reference == "fixed" else (
         "int(E_avg_post > 0)*clip(B_avg_post/(E_avg_post + int(E_avg_post <= 0)), 0, 1) + int(E_avg_post <= 0)")
     h_minus = "0" if p.r_max is None else (
         "int(event_rate_post > r_max)*(r_max - event_rate_post)/(event_rate_post + int(event_rate_post <= r_max)*Hz)")
     h_plus = "0" if p.r_min is None else "clip(r_min - event_rate_post, 0*Hz, r_min)/Hz"
     transmit = f"{target_var}_post += weight\n" if target_var else ""
-    ns = {"eta": p.eta, "tau_avg": p.tau_avg, "p_ref": p.p_ref, "w_min": p.w_min, "w_max": p.w_max,
+    ns = {"eta": p.eta, "tau_avg": p.tau_avg, "p_b": p.p_b, "w_min": p.w_min, "w_max": p.w_max,
           "r_min": p.r_min if p.r_min is not None else 0 * Hz, "r_max": p.r_max if p.r_max is not None else 0 * Hz}
     if schedule is not None:
         ns["plasticity_schedule"] = schedule

@@ -2,7 +2,9 @@
 Brian2 variables on a small readout group (one element per ensemble), updated every step by
 summed variables from the neurons' moving averages (``E_avg``, ``B_avg``; see ``detection``).
 
-``burst_prob`` is B/E of the ensemble; while an ensemble has no events yet it reads ``p_empty``.
+``burst_prob`` is B/E of the ensemble; while an ensemble has no events yet it reads ``p_empty``
+(a fallback for an undefined ratio, not a model parameter: 0 by default; the BurstCCN circuit passes
+its baseline burst probability ``p_b``, so that an ensemble starts at the rule's reference).
 The readout also counts the ensemble's events and bursts of each step (``n_event``, ``n_burst``:
 the step before the current one; ``n_event_prev``, ``n_burst_prev``: the step before that), for
 inputs proportional to an ensemble's instantaneous rate n/(size*dt) (Greedy et al. 2022 spiking

@@ -34,7 +34,7 @@ from brian2 import seed as brian_seed
 from burstsim import backends
 from burstsim.circuits import burstccn
 from burstsim.params import param
-from burstsim.results import Result, params_to_json
+from burstsim.results import Result, params_to_json, provenance
 
 NAME = "deep_credit"
 OURS = "burstsim"
@@ -197,7 +197,7 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
                   "sim_wall_s_per_simulated_s": float(np.mean([w["sim_wall_s"] for w in walls]) /
                                                       float(p.duration() / second))}
     result = Result(protocol=NAME, params=params_to_json(p), arrays=arrays, summary={}, seed=p.seed,
-                    backend=backend, wall_times=wall_times)
+                    backend=backend, wall_times=wall_times, provenance=provenance(backend, threads))
     result.summary = summary(result)
     return result
 

@@ -32,7 +32,7 @@ from burstsim import analysis, backends, circuits
 from burstsim.models import detection, stp
 from burstsim.params import Params as ParamsBase
 from burstsim.params import param
-from burstsim.results import Result, params_to_json
+from burstsim.results import Result, params_to_json, provenance
 
 NAME = "multiplexing"
 SRC = "Payeur et al. 2021 Fig. 3, sim_propagation.cpp / run_propagation.sh"
@@ -42,6 +42,8 @@ RASTER_NEURONS = 25
 @dataclasses.dataclass(frozen=True)
 class Params(ParamsBase):
     """Parameters of the two-layer multiplexing protocol (defaults: the published Fig. 3 run)."""
+
+    RENAMED = {"window": "burst_window"}  # params.json written before issue 14
 
     n_pyr: int = param(4000, None, "count", "pyramidal neurons per layer", SRC)
     n_pv: int = param(1000, None, "count", "PV (soma-targeting) interneurons", SRC)
@@ -66,6 +68,15 @@ class Params(ParamsBase):
     sine_amp_dend: object = param(100 * pA, pA, "any", "sine amplitude into the upper dendrites", SRC)
     sine_period_dend: object = param(0.5 * np.sqrt(5) * second, second, "positive", "its period (incommensurate)", SRC)
     background_rate: object = param(500 * Hz, Hz, "nonnegative", "nominal rate of each private Poisson source", SRC)
+    w_bg_soma_exc: float = param(0.35, None, "nonnegative", "pyramidal background: weight of the Poisson source "
+                                 "onto ge_s (g_L,s units)", SRC)
+    w_bg_soma_inh: float = param(0.35, None, "nonnegative", "pyramidal background onto gi_s (g_L,s units)", SRC)
+    w_bg_dend_exc: float = param(0.05, None, "nonnegative", "pyramidal background onto ge_d (g_L,d units)", SRC)
+    w_bg_dend_inh: float = param(0.05, None, "nonnegative", "pyramidal background onto gi_d (g_L,d units)", SRC)
+    w_bg_pv_exc: float = param(0.75, None, "nonnegative", "PV background onto ge (g_L units)", SRC)
+    w_bg_pv_inh: float = param(1.125, None, "nonnegative", "PV background onto gi (g_L units)", SRC)
+    w_bg_sst_exc: float = param(0.4, None, "nonnegative", "SST background onto ge (g_L units)", SRC)
+    w_bg_sst_inh: float = param(0.5, None, "nonnegative", "SST background onto gi (g_L units)", SRC)
     stp_u0: float = param(0.01, None, "probability", "initial STP utilisation u (relaxes to U; hence the burn-in)",
                           SRC + " (STPeTMConnection default)")
     stp_f_is_U: bool = param(True, None, "flag", "facilitation increment of u equal to U, as the published code "
@@ -77,7 +88,7 @@ class Params(ParamsBase):
     dt: object = param(0.1 * ms, ms, "positive", "integration step", SRC + " (Auryn 0.1 ms)")
     bin: object = param(50 * ms, ms, "positive", "bin of the rate traces", SRC + " (BurstRateMonitor 50 ms)")
     rule: str = param("trace", check="choice", choices=detection.RULES, doc="online event/burst rule", source=SRC)
-    window: object = param(16 * ms, ms, "positive", "burst window", SRC)
+    burst_window: object = param(16 * ms, ms, "positive", "burst window", SRC)
     scale: float = param(1.0, None, "positive", "population sizes relative to n_* (p rises by 1/scale "
                          "so every neuron keeps its inputs)", "burstsim")
     seeds: int = param(5, None, "count", "number of realisations (seeds seed, seed+1, ...)", SRC + " (seeds 1-5)")
@@ -100,7 +111,8 @@ def circuit(p: Params) -> circuits.Circuit:
     """The Fig. 3 circuit as a :class:`burstsim.circuits.Circuit` (before scaling)."""
     sine = circuits.Sine
     rate = p.background_rate
-    pyr_bg = (("ge_s", 0.35), ("gi_s", 0.35), ("ge_d", 0.05), ("gi_d", 0.05))
+    pyr_bg = (("ge_s", p.w_bg_soma_exc), ("gi_s", p.w_bg_soma_inh), ("ge_d", p.w_bg_dend_exc),
+              ("gi_d", p.w_bg_dend_inh))
     pops = (
         ("pyr1", circuits.Population(n=p.n_pyr, I_soma=p.I_lower_soma, I_dend=p.I_lower_dend,
                                      sine_soma=sine(p.sine_amp_soma, p.sine_period_soma, p.burn_in),
@@ -109,9 +121,9 @@ def circuit(p: Params) -> circuits.Circuit:
                                      sine_dend=sine(p.sine_amp_dend, p.sine_period_dend, p.burn_in),
                                      background_rate=rate, background=pyr_bg)),
         ("pv", circuits.Population(kind="pv", n=p.n_pv, I_soma=p.I_pv, background_rate=rate,
-                                   background=(("ge", 0.75), ("gi", 1.125)))),
+                                   background=(("ge", p.w_bg_pv_exc), ("gi", p.w_bg_pv_inh)))),
         ("sst", circuits.Population(kind="sst", n=p.n_sst, I_soma=p.I_sst, background_rate=rate,
-                                    background=(("ge", 0.4), ("gi", 0.5)))),
+                                    background=(("ge", p.w_bg_sst_exc), ("gi", p.w_bg_sst_inh)))),
     )
     def pw(*args):
         if not args[5:]:
@@ -137,11 +149,11 @@ def run_seed(p: Params, seed: int, backend: str, threads: int | None = None, rep
     c = circuit(p)
     sizes = {name: pop.n for name, pop in c.populations}
     T = p.burn_in + p.duration
-    key = backends.build_key(NAME, c.structure(), p.dt, p.rule, p.window, T)
+    key = backends.build_key(NAME, c.structure(), p.dt, p.rule, p.burst_window, T)
     with backends.backend(backend, threads=threads, key=key) as sim:
         defaultclock.dt = p.dt
         brian_seed(seed)
-        det = detection.Detection(rule=p.rule, window=p.window)
+        det = detection.Detection(rule=p.rule, burst_window=p.burst_window)
         built = circuits.build(c, T, p.dt, det)
         g = built.groups
         mons = {f"{k}_{ev}": EventMonitor(g[k], ev, record=True, name=f"{k}_{ev}s")
@@ -198,7 +210,7 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
                   "sim_wall_s_per_seed": float(np.mean([w["sim_wall_s"] for w in walls])),
                   "build_wall_s_first_seed": float(walls[0]["build_wall_s"])}
     result = Result(protocol=NAME, params=params_to_json(p), arrays=arrays, summary={}, seed=p.seed,
-                    backend=backend, wall_times=wall_times)
+                    backend=backend, wall_times=wall_times, provenance=provenance(backend, threads))
     result.summary = summary(result)
     return result
 

@@ -28,14 +28,14 @@ import sys
 
 import numpy as np
 from brian2 import (EventMonitor, Hz, Network, NeuronGroup, PoissonGroup, SpikeGeneratorGroup, StateMonitor, Synapses,
-                    defaultclock, ms, pA, second, seed as brian_seed)
+                    defaultclock, mV, ms, pA, second, seed as brian_seed)
 
 from burstsim import analysis, backends
 from burstsim.models import detection as det
 from burstsim.models import inputs, plasticity, pyramidal
 from burstsim.params import Params as ParamsBase
 from burstsim.params import param
-from burstsim.results import Result, params_to_json
+from burstsim.results import Result, params_to_json, provenance
 
 NAME = "plasticity"
 PY = "Payeur et al. 2021 Fig. 2B-D, analysis/plasticity-protocol (plot_all_adaptive_rule.py)"
@@ -48,7 +48,9 @@ UNBOUNDED = 1e6  # the Python reference does not clip weights
 class Params(ParamsBase):
     """Parameters of the four plasticity protocols (defaults: the published Fig. 2 runs)."""
 
-    parts: tuple = dataclasses.field(default=PARTS)
+    RENAMED = {"window": "burst_window"}  # params.json written before issue 14
+
+    parts: tuple = param(PARTS, None, "subset", "protocols to run", "burstsim", choices=PARTS)
     # rule of the pairing protocols (a)-(c)
     eta_pairing: float = param(0.1, None, "positive", "learning rate, pairing protocols", PY)
     tau_pre_pairing: object = param(50 * ms, ms, "positive", "presynaptic event trace, pairing protocols", PY)
@@ -79,7 +81,7 @@ class Params(ParamsBase):
     pairing_duration: object = param(100 * second, second, "positive", "duration of each Poisson train", PY)
     realisations: int = param(20, None, "count", "independent pre/post pairs per condition", PY)
     pairing_dt: object = param(1 * ms, ms, "positive", "step of the Poisson protocols", PY)
-    window: object = param(16 * ms, ms, "positive", "burst window (ISI rule in (a)-(c), trace in (d))", PY)
+    burst_window: object = param(16 * ms, ms, "positive", "burst window (ISI rule in (a)-(c), trace in (d))", PY)
     # (d) network
     n_pre: int = param(1000, None, "count", "presynaptic (input) neurons", NET)
     n_post: int = param(1000, None, "count", "postsynaptic neurons", NET)
@@ -100,6 +102,13 @@ class Params(ParamsBase):
     control_current: object = param(40 * pA, pA, "any", "extra current into the input dendrites in the last "
                                     "(control) segment", NET)
     I_post_dend: object = param(50 * pA, pA, "any", "constant current into the post dendrites", NET)
+    dend_delay: object = param(0.8 * ms, ms, "nonnegative", "delay of the dendritic Poisson inputs", NET + " (Auryn MINDELAY)")
+    V_init_sd: object = param(5 * mV, mV, "nonnegative", "s.d. of the input neurons' initial somatic potential "
+                              "around E_L", NET)
+    # background of the input population: shared 25 000-neuron pools at 5 Hz, p = 100/25 000 and
+    # 30/25 000, as independent Poisson inputs (sim_plasticity_rule.cpp weights)
+    input_background: inputs.PoissonBackground = dataclasses.field(
+        default_factory=lambda: inputs.PoissonBackground(w_exc_dend=0.0425, w_inh_dend=0.065))
     burn_in: object = param(20 * second, second, "nonnegative", "plasticity off (4 alpha)", NET)
     segment: object = param(25 * second, second, "positive", "segment length", NET)
     bin: object = param(2.5 * second, second, "positive", "bin of the recorded traces", NET)
@@ -205,7 +214,7 @@ def _played_group(trains: list, detection: det.Detection, dt, name: str):
 def _pairing_run(pre_trains, post_trains, er0, pbar0, duration_s, dt, p: Params, backend, key, report):
     """Final weights (start 0) of one plastic synapse per (pre, post) pair."""
     rule = p.rule("pairing")
-    detection = rule.detection(rule="isi", window=p.window)
+    detection = rule.detection(rule="isi", burst_window=p.burst_window)
     n = len(pre_trains)
     with backends.backend(backend, key=backends.build_key(NAME, key, n, float(dt / ms))) as sim:
         defaultclock.dt = dt
@@ -269,9 +278,6 @@ def burst_poisson(p: Params, backend: str, report=None) -> tuple[dict, dict]:
 
 # --- (d): the network protocol ----------------------------------------------------------------
 
-# background of the input population: shared 25 000-neuron pools at 5 Hz, p = 100/25 000 and
-# 30/25 000, as independent Poisson inputs (sim_plasticity_rule.cpp weights)
-INPUT_BACKGROUND = inputs.PoissonBackground(w_exc_dend=0.0425, w_inh_dend=0.065)
 N_WEIGHTS_RECORDED = 20000
 
 
@@ -298,15 +304,16 @@ def network_replica(p: Params, seed: int, backend: str, report=None, slot: int =
         plastic_sched = plasticity.schedule_array([float(p.burn_in / second)], [1], dt, T, "plastic_schedule")
         control = plasticity.schedule_array([starts[-1]], [float(p.control_current / pA)], dt, T, "control_current",
                                             pA)
-        detection = rule.detection("trace", p.window)
+        detection = rule.detection("trace", p.burst_window)
         pre = pyramidal.pyramidal_group(p.n_pre, "payeur2021", detection, input_d="control_current(t)", name="pre",
                                         namespace={"control_current": control})
-        pre.Vs = "E_L + 5*mV*randn()"
-        background = inputs.poisson_background(pre, INPUT_BACKGROUND)
+        pre.namespace["V_init_sd"] = p.V_init_sd
+        pre.Vs = "E_L + V_init_sd*randn()"
+        background = inputs.poisson_background(pre, p.input_background)
         post = pyramidal.pyramidal_group(p.n_post, "payeur2021", detection, name="post")
         post.Id = p.I_post_dend
         sources = PoissonGroup(p.n_dend_sources, p.dend_rate, name="dend_sources")
-        dend = Synapses(sources, post, on_pre="ge_d_post += d0*d_schedule(t)", delay=0.8 * ms,
+        dend = Synapses(sources, post, on_pre="ge_d_post += d0*d_schedule(t)", delay=p.dend_delay,
                         namespace={"d0": p.d0, "d_schedule": d_sched}, name="dend_input")
         dend.connect(p=p.p_dend)
         S = plasticity.plastic_synapses(pre, post, rule, "ge_s", schedule=plastic_sched, name="plastic",
@@ -399,7 +406,7 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
     walls["build_wall_s"] = sum(v for k, v in walls.items() if k.endswith("_build_wall_s"))
     walls["sim_wall_s"] = sum(v for k, v in walls.items() if k.endswith("_sim_wall_s"))
     result = Result(protocol=NAME, params=params_to_json(params), arrays=arrays, summary={}, seed=params.seed,
-                    backend=backend, wall_times=walls)
+                    backend=backend, wall_times=walls, provenance=provenance(backend, threads))
     result.summary = summary(result)
     return result
 

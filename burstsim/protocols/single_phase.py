@@ -19,6 +19,7 @@ circuit is ``circuits.burstccn`` with one unit per layer (:func:`circuit`).
 
     burstsim run single_phase --backend cpp --seeds 3 --out out/single_phase
     burstsim run single_phase --backend cpp --variant fine      # dt = 0.1 ms, recalibrated (VARIANTS)
+    burstsim run single_phase --from out/single_phase_fine      # re-run a saved result (its variant too)
     python -m burstsim.protocols.single_phase --quick
 """
 
@@ -31,14 +32,16 @@ import numpy as np
 from brian2 import EventMonitor, Hz, Network, StateMonitor, TimedArray, defaultclock, ms, pA, second
 from brian2 import seed as brian_seed
 
-from burstsim import backends
+from burstsim import backends, results
 from burstsim.circuits import burstccn
+from burstsim.models import inputs
 from burstsim.params import Params as ParamsBase
 from burstsim.params import param
 from burstsim.results import Result, params_to_json
 
 NAME = "single_phase"
-# Parameter changes by name (``burstsim run single_phase --variant fine``).
+# Parameter changes by name (``burstsim run single_phase --variant fine``, ``Params.from_variant("fine")``;
+# the Result records the name in the ``variant`` parameter).
 # "fine": dt = 0.1 ms. At the finer step the published currents make both ensembles burstier
 # (baseline burst probability 0.47 / 0.42 instead of ~0.36, P2 at 7.4 Hz) and W1 runs to its bound
 # before any teacher. Recalibrated here (burstsim, not published) so that without a teacher both
@@ -52,7 +55,14 @@ RASTER_NEURONS = 10
 
 @dataclasses.dataclass(frozen=True)
 class Params(ParamsBase):
-    """Parameters of the two-ensemble single-phase experiment (defaults: the published run)."""
+    """Parameters of the two-ensemble single-phase experiment (defaults: the published run).
+    ``Params.from_variant("fine", **changes)`` gives the dt = 0.1 ms variant (see ``VARIANTS``)."""
+
+    VARIANTS = VARIANTS
+
+    variant: str = param("published", check="choice", choices=("published", *VARIANTS),
+                         doc="named set of parameter changes this set starts from (set by from_variant or "
+                         "--variant; 'published': the defaults)", source="burstsim")
 
     n: int = param(100, None, "count", "neurons per ensemble (P1 input, P2 output)", SRC)
     dt: object = param(1 * ms, ms, "positive", "integration step (published: 1 ms; 0.1 ms for the fine variant)", SRC)
@@ -81,8 +91,13 @@ class Params(ParamsBase):
     seeds: int = param(3, None, "count", "number of realisations (seeds seed, seed+1, ...)", SRC + " (42, 1, 2)")
     seed: int = param(42, None, "nonnegative", "first seed", SRC)
     sample: object = param(10 * ms, ms, "positive", "sampling interval of the recorded traces", "burstsim")
+    burst_window: object = param(16 * ms, ms, "positive", "burst window of the ISI event/burst rule", SRC + " (16 ms)")
+    pulse_noise: inputs.PulseNoise = dataclasses.field(default_factory=lambda: inputs.BURSTCCN_NOISE)
 
     def validate(self) -> None:
+        if self.variant != "published" and "dt" in VARIANTS[self.variant] and self.dt != VARIANTS[self.variant]["dt"]:
+            raise ValueError(f"variant={self.variant!r} runs at dt = {VARIANTS[self.variant]['dt']}, got dt = {self.dt}; "
+                             f"use Params.from_variant({self.variant!r}) (or --variant {self.variant})")
         if not (len(self.targets) == len(self.windows) == len(self.teacher_gains)):
             raise ValueError("targets, windows and teacher_gains need one entry per window, got "
                              f"{len(self.targets)}, {len(self.windows)} and {len(self.teacher_gains)}")
@@ -125,7 +140,7 @@ def circuit(p: Params) -> burstccn.BurstCCNParams:
         layers=(1, 1, 1), unit_size=p.n, p_b=p.p_b, I_in=p.I_pre, g_ff=p.g_ff, g_y=p.g_y,
         w_init=(p.w1_init, 1.0), w_init_sd=0.0, w_max=max(p.w1_max, 1.0), dw_burst=(p.dw_burst, p.dw_burst),
         bias_soma=p.bias_soma, bias_gain=p.bias_gain, I_out_dend=p.I_out_dend, I_hidden_dend=p.I_in_dend,
-        g_out_self=p.g_out_self, tau_avg=p.tau_avg)
+        g_out_self=p.g_out_self, tau_avg=p.tau_avg, burst_window=p.burst_window, pulse_noise=p.pulse_noise)
 
 
 def run_seed(p: Params, seed: int, backend: str, report: str | None = "text",
@@ -200,7 +215,7 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
                   "sim_wall_s_per_seed": float(np.mean([w["sim_wall_s"] for w in walls])),
                   "sim_wall_s_per_simulated_s": float(np.mean([w["sim_wall_s"] for w in walls]) / float(p.duration / second))}
     result = Result(protocol=NAME, params=params_to_json(p), arrays=arrays, summary={}, seed=p.seed,
-                    backend=backend, wall_times=wall_times)
+                    backend=backend, wall_times=wall_times, provenance=results.provenance(backend, threads))
     result.summary = summary(result)
     return result
 

@@ -35,7 +35,7 @@ import numpy as np
 from burstsim.params import Params as ParamsBase
 from burstsim.params import param
 from burstsim.rate.continuous import ContinuousBurstCCN, trace_time_constants
-from burstsim.results import Result, params_to_json
+from burstsim.results import Result, params_to_json, provenance
 
 NAME = "teacher_regression"
 SRC = "Greedy et al. 2022 (J continuous_burstccn/train_continuous.py), spec burstccn.md s3.2"
@@ -172,7 +172,8 @@ def run(params: Params = Params(), backend: str = "numpy", threads: int | None =
         arrays[f"target_{name}"] = target[a:b]
         arrays[f"output_bp_{name}"] = p_out[a:b]
     result = Result(protocol=NAME, params=params_to_json(p), arrays=arrays, summary={}, seed=int(p.seed),
-                    backend="numpy", wall_times={"sim_wall_s": wall})
+                    backend="numpy", wall_times={"sim_wall_s": wall},
+                    provenance=provenance("numpy", None))  # threads: ignored here
     result.summary = summary(result)
     return result
 

@@ -23,7 +23,7 @@ from burstsim import analysis, backends
 from burstsim.models import detection, inputs, pyramidal, readouts
 from burstsim.params import Params as ParamsBase
 from burstsim.params import param
-from burstsim.results import Result, params_to_json
+from burstsim.results import Result, params_to_json, provenance
 
 NAME = "transfer"
 SRC = "Payeur et al. 2021 s10; Naud & Sprekeler 2018"
@@ -32,6 +32,8 @@ SRC = "Payeur et al. 2021 s10; Naud & Sprekeler 2018"
 @dataclasses.dataclass(frozen=True)
 class Params(ParamsBase):
     """Parameters of the transfer-function protocol."""
+
+    RENAMED = {"window": "burst_window"}  # params.json written before issue 14
 
     preset: str = param("payeur2021", check="choice", choices=tuple(pyramidal.PRESETS),
                         doc="pyramidal neuron preset", source="burstsim.models.pyramidal")
@@ -48,7 +50,7 @@ class Params(ParamsBase):
     duration: object = param(2 * second, second, "positive", "counting window", SRC)
     dt: object = param(0.1 * ms, ms, "positive", "integration step (0.1 ms: Auryn; 1 ms: BurstCCN)", SRC)
     rule: str = param("trace", check="choice", choices=detection.RULES, doc="event/burst rule", source=SRC)
-    window: object = param(16 * ms, ms, "positive", "burst window", SRC)
+    burst_window: object = param(16 * ms, ms, "positive", "burst window", SRC)
     tau_avg: object = param(0.5 * second, second, "positive", "time constant of the readout moving averages", "burstsim")
     V_init_sd: object = param(5 * mV, mV, "nonnegative", "s.d. of the initial somatic potential around E_L", SRC)
     seed: int = param(1, None, "nonnegative", "random seed", "burstsim")
@@ -57,8 +59,8 @@ class Params(ParamsBase):
         for name in ("soma_currents", "dend_currents"):
             if np.size(getattr(self, name)) < 2:
                 raise ValueError(f"{name} needs at least two current levels, got {getattr(self, name)!r}")
-        if self.window >= self.duration:
-            raise ValueError(f"window ({self.window}) must be shorter than duration ({self.duration})")
+        if self.burst_window >= self.duration:
+            raise ValueError(f"burst_window ({self.burst_window}) must be shorter than duration ({self.duration})")
 
     @classmethod
     def quick(cls, **changes) -> "Params":
@@ -77,7 +79,7 @@ class Params(ParamsBase):
 def build_network(p: Params) -> tuple[Network, dict]:
     """The Brian2 network of every current level, and its monitors by name (inside a backend block)."""
     neuron = pyramidal.get_preset(p.preset)
-    det = detection.Detection(rule=p.rule, window=p.window, tau_avg=p.tau_avg)
+    det = detection.Detection(rule=p.rule, burst_window=p.burst_window, tau_avg=p.tau_avg)
     i_s, i_d = p.points
     ensemble = np.repeat(np.arange(len(i_s)), p.n_per_point)
     defaultclock.dt = p.dt
@@ -105,7 +107,7 @@ def build_network(p: Params) -> tuple[Network, dict]:
 def build_key(p: Params) -> str:
     """The build directory of a model structure; Brian2 recompiles only the files that changed."""
     return backends.build_key(NAME, p.preset, p.n_per_point, np.size(p.soma_currents), np.size(p.dend_currents),
-                              p.dt, p.rule, p.window, p.background, p.pulse_noise)
+                              p.dt, p.rule, p.burst_window, p.background, p.pulse_noise)
 
 
 def run(params: Params = Params(), backend: str = "runtime", threads: int | None = None,
@@ -132,7 +134,7 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
         }
     arrays.update(_rates(arrays, p))
     result = Result(protocol=NAME, params=params_to_json(p), arrays=arrays, summary={}, seed=p.seed,
-                    backend=backend, wall_times=wall)
+                    backend=backend, wall_times=wall, provenance=provenance(backend, threads))
     result.summary = summary(result)
     return result
 
