@@ -4,8 +4,11 @@
     burstsim params transfer                       the parameter table of a protocol
     burstsim run transfer --backend cpp --out DIR  run, save the Result, draw its figure, print the summary
     burstsim figure transfer --from DIR            redraw the figure from a saved Result (no re-run)
+    burstsim run transfer --from DIR --seed 3      re-run a saved result's parameters, with changes
 
-``--set name=value`` overrides a parameter; values are Brian2 expressions (``--set duration=5*second``).
+``--set name=value`` overrides a parameter; values are numbers, words, tuples/lists and unit
+expressions such as ``--set duration=5*second`` or ``--set "currents=[0, 50]*pA"`` (read by a small
+parser, :func:`burstsim.params.parse_value`; nothing is evaluated).
 """
 
 from __future__ import annotations
@@ -29,43 +32,121 @@ def _protocol(name: str):
 
 
 def _parse_value(text: str):
-    import brian2
+    """A ``--set`` value (see :func:`burstsim.params.parse_value`: numbers, strings, tuples/lists,
+    True/False/None and unit expressions; no eval)."""
+    from burstsim.params import parse_value
 
-    names = {k: getattr(brian2, k) for k in dir(brian2) if not k.startswith("_")}
-    names["np"] = np
+    return parse_value(text)
+
+
+def _fields(cls) -> dict:
+    return {f.name: f for f in dataclasses.fields(cls) if f.init}
+
+
+def _set_changes(cls, items: list[str]) -> dict:
+    """``--set name=value`` items as parameter changes (dotted names reach into nested parameter
+    sets: ``background.rate=10*Hz``). A value that is not allowed or an unknown name ends the
+    command with a message before anything runs."""
+    from brian2.units.fundamentalunits import Unit
+
+    from burstsim.params import unknown_message
+
+    changes = {}
+    for item in items or []:
+        if "=" not in item:
+            raise SystemExit(f"error: --set expects name=value, got {item!r}")
+        key, text = (part.strip() for part in item.split("=", 1))
+        try:
+            value = _parse_value(text)
+        except ValueError as err:
+            raise SystemExit(f"error: --set {key}: {err}") from None
+        changes[key] = (key, text, value)
+    out, fields = {}, _fields(cls)
+    for key, (_, text, value) in changes.items():
+        head, _, rest = key.partition(".")
+        if head not in fields:
+            raise SystemExit(f"error: --set: {unknown_message(cls, [head])}")
+        meta = fields[head].metadata
+        if isinstance(value, Unit) and meta.get("check") in ("choice", "text") and text.isidentifier():
+            value = text  # a word that happens to name a unit, given to a text parameter
+        out[key] = value
+    return out
+
+
+def _apply(base, cls, changes: dict):
+    """`changes` on top of `base` (a parameter set, or None for the defaults), nested names resolved."""
+    from burstsim.params import _default, unknown_message
+
+    flat = {k: v for k, v in changes.items() if "." not in k}
+    nested: dict = {}
+    for key, value in changes.items():
+        if "." in key:
+            head, _, rest = key.partition(".")
+            nested.setdefault(head, {})[rest] = value
+    fields = _fields(cls)
+    for head, sub in nested.items():
+        current = flat.get(head, getattr(base, head) if base is not None else _default(fields[head]))
+        if not dataclasses.is_dataclass(current):
+            raise SystemExit(f"error: --set {head}.{next(iter(sub))}: {head} is not a set of parameters")
+        if any("." in k for k in sub) or not set(sub) <= {f.name for f in dataclasses.fields(current)}:
+            bad = [k for k in sub if k not in {f.name for f in dataclasses.fields(current)}]
+            raise SystemExit(f"error: --set {head}.{bad[0] if bad else next(iter(sub))}: "
+                             f"{unknown_message(type(current), bad or list(sub))}")
+        flat[head] = dataclasses.replace(current, **sub)
+    return flat
+
+
+def _saved_params(cls, protocol: str, source) -> object:
+    """The parameter set of the result saved in `source` (a directory or its params.json)."""
+    path = Path(source)
+    path = path / "params.json" if path.is_dir() else path
+    if not path.is_file():
+        raise SystemExit(f"error: --from {source}: no params.json there; give a directory written by "
+                         "'burstsim run' or Result.save()")
+    with open(path) as fh:
+        data = json.load(fh)
+    saved = data.get("protocol")
+    if saved is not None and saved != protocol:
+        raise SystemExit(f"error: --from {source} holds a {saved!r} result; run 'burstsim run {saved} --from {source}'")
     try:
-        value = eval(text, {"__builtins__": {}}, names)  # units and numbers only
-    except Exception:
-        return text  # plain strings, e.g. a preset name
-    if callable(value) or isinstance(value, type(np)):
-        return text  # a bare word that happens to name a function or module ("random"): the word itself
-    return value
+        return cls.from_json(data)
+    except (ValueError, TypeError) as err:
+        raise SystemExit(f"error: --from {source}: {err}") from None
 
 
 def make_params(module, args):
+    """The parameter set of a ``burstsim run``: the defaults, or the saved parameters of ``--from``
+    (whose variant is kept unless ``--variant`` is given); then ``--variant``, ``--quick`` (its
+    smaller sizes), ``--seed``/``--seeds`` and ``--set`` on top, in that order."""
+    cls = module.Params
     changes = {}
     if getattr(args, "seed", None) is not None:
         changes["seed"] = args.seed
     if getattr(args, "seeds", None) is not None:
-        if "seeds" not in {f.name for f in dataclasses.fields(module.Params)}:
+        if "seeds" not in _fields(cls):
             raise SystemExit(f"error: --seeds: protocol {args.protocol!r} runs one seed; use --seed")
         changes["seeds"] = args.seeds
+    sets = _set_changes(cls, getattr(args, "set", None))
     variant = getattr(args, "variant", None)
-    if variant is not None:
-        variants = getattr(module, "VARIANTS", {})
-        if variant not in variants:
-            raise SystemExit(f"error: --variant {variant!r}: protocol {args.protocol!r} has "
-                             f"{'variants ' + ', '.join(variants) if variants else 'no variants'}")
-        changes.update(variants[variant])
-    for item in args.set or []:
-        if "=" not in item:
-            raise SystemExit(f"error: --set expects name=value, got {item!r}")
-        key, value = item.split("=", 1)
-        changes[key.strip()] = _parse_value(value.strip())
     try:
-        if args.quick:
-            return module.Params.quick(**changes)
-        return module.Params(**changes)
+        variant_changes = cls.variant_changes(variant) if variant is not None else {}
+    except ValueError as err:
+        raise SystemExit(f"error: --variant: {err}") from None
+    source = getattr(args, "from_dir", None)
+    try:
+        if source is not None:
+            base = _saved_params(cls, args.protocol, source)
+            quick = {}
+            if getattr(args, "quick", False):
+                q, d = cls.quick(), cls()
+                quick = {name: getattr(q, name) for name in d.differences(q)}
+            base = base.replace(**{**variant_changes, **quick, **changes})
+            return base.replace(**_apply(base, cls, sets))
+        changes = {**variant_changes, **changes}
+        changes.update(_apply(None, cls, {**changes, **sets}))
+        if getattr(args, "quick", False):
+            return cls.quick(**changes)
+        return cls(**changes)
     except (ValueError, TypeError) as err:
         raise SystemExit(f"error: {err}") from None
 
@@ -156,7 +237,10 @@ def cmd_figure(args) -> int:
 
 
 def cmd_params(args) -> int:
-    print(_protocol(args.protocol).Params.describe())
+    cls = _protocol(args.protocol).Params
+    print(cls.describe())
+    for name, changes in cls.VARIANTS.items():
+        print(f"\nvariant {name!r} (--variant {name}): " + ", ".join(f"{k}={v!r}" for k, v in changes.items()))
     return 0
 
 
@@ -174,7 +258,12 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--variant", default=None, help="a named set of parameter changes (single_phase: fine = dt 0.1 ms)")
     p.add_argument("--seed", type=int, default=None, help="random seed (the first one, with --seeds)")
     p.add_argument("--seeds", type=int, default=None, help="number of realisations (protocols that average seeds)")
-    p.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a parameter (Brian2 units)")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE",
+                   help="override a parameter: a number, word, tuple/list or unit expression (16*ms, 22*pA/Hz, "
+                        "[0, 50]*pA); nested sets as name.field=value")
+    p.add_argument("--from", dest="from_dir", default=None, metavar="DIR",
+                   help="start from the parameters of a saved result (its params.json; its variant unless "
+                        "--variant is given); the other options apply on top")
     p.add_argument("--out", default=None, help="output directory (default: out/<protocol>)")
     p.add_argument("--no-figure", action="store_true", help="do not draw the figure")
 

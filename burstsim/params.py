@@ -405,11 +405,14 @@ class Params:
     @classmethod
     def variant_changes(cls, name: str) -> dict:
         """The parameter changes of variant `name` (plus ``variant=name`` where there is such a field)."""
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        default = _default(fields["variant"]) if "variant" in fields else None
+        if name == default:  # back to the defaults of everything a variant changes
+            return {"variant": name, **{k: _default(fields[k]) for changes in cls.VARIANTS.values() for k in changes}}
         if name not in cls.VARIANTS:
-            known = ", ".join(cls.VARIANTS) or "none"
+            known = ", ".join(([default] if default else []) + list(cls.VARIANTS)) or "none"
             raise ValueError(f"unknown variant {name!r} of {cls.__module__}.{cls.__name__}; variants: {known}")
-        extra = {"variant": name} if "variant" in {f.name for f in dataclasses.fields(cls)} else {}
-        return {**cls.VARIANTS[name], **extra}
+        return {**cls.VARIANTS[name], **({"variant": name} if "variant" in fields else {})}
 
     @classmethod
     def from_variant(cls, name: str, **changes: Any) -> "Params":

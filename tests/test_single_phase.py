@@ -44,7 +44,9 @@ def test_feedback_is_tied_to_the_burst_probability(quick):
 def test_fine_step_variant_sits_at_p_b_and_learns_both_ways():
     """dt = 0.1 ms with its own calibration: both ensembles burst at about p_b without a teacher,
     and the output rate rises in the 10 Hz window and falls in the 5 Hz one."""
-    r = single_phase.run(single_phase.Params.quick(**single_phase.VARIANTS["fine"]), backend="cpp", report=None)
+    r = single_phase.run(single_phase.Params.quick(**single_phase.Params.variant_changes("fine")), backend="cpp",
+                         report=None)
+    assert r.param("variant") == "fine"
     a, s = r.arrays, r.summary
     t = a["t_s"]
     base = (t > 5) & (t < 10)
