@@ -56,7 +56,7 @@ def check_value(name: str, value: Any, unit: Any = None, check: str = "any", cho
         return
     if check == "subset":
         if not isinstance(value, (tuple, list)) or not value or any(v not in choices for v in value):
-            raise ValueError(f"{name}={value!r}: give a non-empty tuple of {list(choices)}")
+            raise ValueError(f"{name}={value!r}: choose a non-empty subset of {list(choices)} (a tuple)")
         return
     if check == "text":
         if not isinstance(value, str) or not value:
