@@ -1,7 +1,26 @@
-"""One module per figure: ``plot(result) -> matplotlib.figure.Figure``; never re-runs a simulation."""
+"""One module per figure: ``plot(result) -> matplotlib.figure.Figure``; never re-runs a simulation.
+
+Figures are built with ``matplotlib.figure.Figure()`` and never through pyplot: importing this
+package or drawing a figure changes no matplotlib backend, rcParams or pyplot figure list, and a
+figure is saved with ``fig.savefig(path)`` (or shown in a notebook by returning it). They read the
+Result and the Brian2-free helpers of :mod:`burstsim.analysis` only, and take every number they
+show from the Result (its params, arrays and summary).
+"""
 
 import importlib
 
+FIGURES = ("transfer", "multiplexing", "plasticity", "single_phase", "deep_credit", "teacher_regression", "train")
+
 
 def __getattr__(name):
+    if name.startswith("_"):
+        raise AttributeError(name)
     return importlib.import_module(f"burstsim.figures.{name}")
+
+
+def new_figure(figsize, layout: str | None = "constrained", **kw):
+    """A bare ``matplotlib.figure.Figure`` (no pyplot, no backend); `kw` (e.g. ``dpi``,
+    ``figsize``) overrides the figure's defaults."""
+    from matplotlib.figure import Figure
+
+    return Figure(**{"figsize": figsize, "layout": layout, **kw})
