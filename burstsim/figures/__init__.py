@@ -7,7 +7,11 @@ Result and the Brian2-free helpers of :mod:`burstsim.analysis` only, and take ev
 show from the Result (its params, arrays and summary).
 """
 
+import contextlib
 import importlib
+import warnings
+
+import numpy as np
 
 FIGURES = ("transfer", "multiplexing", "plasticity", "single_phase", "deep_credit", "teacher_regression", "train")
 
@@ -24,3 +28,13 @@ def new_figure(figsize, layout: str | None = "constrained", **kw):
     from matplotlib.figure import Figure
 
     return Figure(**{"figsize": figsize, "layout": layout, **kw})
+
+
+
+@contextlib.contextmanager
+def nan_quiet():
+    """Inside: numpy's warnings about all-NaN slices (``Mean of empty slice``: a bin without events
+    in every seed) stay quiet; the NaN itself is drawn as a gap."""
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from burstsim import analysis
-from burstsim.figures import new_figure
+from burstsim.figures import nan_quiet, new_figure
 from burstsim.results import Result
 
 COLORS = {"full": "tab:blue", "frozen": "tab:red"}
@@ -53,9 +53,9 @@ def plot(result: Result, **figure_kw):
     ax.legend(fontsize=6, ncol=2)
     ax = axes[0, 2]
     for l in range(1, L + 1):
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with nan_quiet():
             bp = a[f"full_burst_rates{l}_hz"] / a[f"full_rates{l}_hz"]
-        ax.plot(mid, np.nanmean(bp, axis=(0, 2)), lw=1, label=f"layer {l}")
+            ax.plot(mid, np.nanmean(bp, axis=(0, 2)), lw=1, label=f"layer {l}")
     p_b = float(result.param("p_b"))
     ax.axhline(p_b, color="k", ls="--", lw=0.8, label=f"p_b = {p_b:g}")
     ax.set(xlabel="time (s)", ylabel="burst probability", title="c  burst probability per layer (full)")

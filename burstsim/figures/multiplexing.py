@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from burstsim import analysis
-from burstsim.figures import new_figure
+from burstsim.figures import nan_quiet, new_figure
 from burstsim.results import Result
 
 EVENT, BURST, SIGNAL = "tab:blue", "tab:orange", "0.3"
@@ -57,11 +57,12 @@ def plot(result: Result, **figure_kw):
     for k, (trace, label, overlay, olabel, key) in enumerate(PANELS):
         ax = fig.add_subplot(grid[1 + k // 2, k % 2])
         y = a[trace] if a[trace].ndim == 2 else a[trace][None, :]
-        mean, sd = np.nanmean(y, axis=0), np.nanstd(y, axis=0)
+        with nan_quiet():
+            mean, sd = np.nanmean(y, axis=0), np.nanstd(y, axis=0)
+            o = analysis.seed_mean(a, overlay)
         color = BURST if "bp" in trace else EVENT
         ax.fill_between(t[w], (mean - 2 * sd)[w], (mean + 2 * sd)[w], color=color, alpha=0.25, lw=0)
         ax.plot(t[w], mean[w], color=color, label=label)
-        o = analysis.seed_mean(a, overlay)
         ax.plot(t[w], _rescale(o[w], mean[w]), color=SIGNAL, ls="--", label=f"{olabel} (rescaled)")
         title = f"{label} vs {olabel}: r = {s.get(key, float('nan')):.2f}"
         if f"{key}_seed_mean" in s:

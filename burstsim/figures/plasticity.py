@@ -9,12 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from burstsim import analysis
-from burstsim.figures import new_figure
+from burstsim.figures import nan_quiet, new_figure
 from burstsim.results import Result
 
 
 def _band(ax, x, rows, color, label):
-    m, s = np.nanmean(rows, axis=0), np.nanstd(rows, axis=0)
+    with nan_quiet():
+        m, s = np.nanmean(rows, axis=0), np.nanstd(rows, axis=0)
     ax.plot(x, m, color=color, label=label)
     ax.fill_between(x, m - s, m + s, color=color, alpha=0.25, lw=0)
 
@@ -52,7 +53,8 @@ def _network(axes, a: dict, summary: dict):
     _band(ax, ts, 100 * (w / w[:, :1] - 1), "tab:green", "mean weight change (%)")
     tb, _, excess = analysis.weight_rate_and_bp_excess(a)
     ax2 = ax.twinx()
-    ax2.plot(tb, 100 * np.nanmean(excess, axis=0), color="tab:orange", lw=0.8)
+    with nan_quiet():
+        ax2.plot(tb, 100 * np.nanmean(excess, axis=0), color="tab:orange", lw=0.8)
     ax2.set_ylabel("BP - avg (%)", color="tab:orange", fontsize=8)
     ax.set_ylabel("weight change (%)")
     r = summary.get("net_r_dw_vs_bp_minus_pbar")
@@ -61,7 +63,8 @@ def _network(axes, a: dict, summary: dict):
     ax = axes[2]
     _band(ax, t, a["net_pre_er_hz"], "tab:blue", "pre ER (Hz)")
     ax3 = ax.twinx()
-    ax3.plot(t, 100 * np.nanmean(a["net_pre_bp"], axis=0), color="tab:orange", lw=0.8)
+    with nan_quiet():
+        ax3.plot(t, 100 * np.nanmean(a["net_pre_bp"], axis=0), color="tab:orange", lw=0.8)
     ax3.set_ylabel("pre BP (%)", color="tab:orange", fontsize=8)
     ax.set_ylabel("pre ER (Hz)")
     ax.set_xlabel("time (s)")

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from burstsim.figures import new_figure
+from burstsim.figures import nan_quiet, new_figure
 from burstsim.results import Result
 
 EVENT, BURST, VD = "tab:blue", "tab:orange", "tab:green"
 
 
 def _band(ax, t, rows, color, label):
-    m, sd = np.nanmean(rows, axis=0), np.nanstd(rows, axis=0)
+    with nan_quiet():
+        m, sd = np.nanmean(rows, axis=0), np.nanstd(rows, axis=0)
     ax.plot(t, m, color=color, lw=1, label=label)
     ax.fill_between(t, m - sd, m + sd, color=color, alpha=0.25, lw=0)
 

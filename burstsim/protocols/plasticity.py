@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import warnings
 
 import numpy as np
 from brian2 import (EventMonitor, Hz, Network, NeuronGroup, PoissonGroup, SpikeGeneratorGroup, StateMonitor, Synapses,
@@ -426,7 +427,8 @@ def summary(result: Result) -> dict:
         s.update(network_analysis(a))
         # the same per replica: mean, standard error (NaN for one replica) and n over replicas
         n = int(len(a["net_w_mean"]))
-        with np.errstate(all="ignore"):   # a flat replica gives NaN, not a warning
+        with np.errstate(all="ignore"), warnings.catch_warnings():   # a flat replica gives NaN, not a warning
+            warnings.simplefilter("ignore", RuntimeWarning)
             per = [network_analysis({**a, **{k: a[k][r:r + 1] for k in ("net_w_mean", "net_post_pbar",
                                                                          "net_post_bp")}}) for r in range(n)]
         for key in ("net_r_dw_vs_bp_minus_pbar", "net_control_drift_ratio"):
