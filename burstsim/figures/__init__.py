@@ -22,12 +22,12 @@ def __getattr__(name):
     return importlib.import_module(f"burstsim.figures.{name}")
 
 
-def new_figure(figsize, layout: str | None = "constrained", **kw):
+def new_figure(default_size, layout: str | None = "constrained", **kw):
     """A bare ``matplotlib.figure.Figure`` (no pyplot, no backend); `kw` (e.g. ``dpi``,
     ``figsize``) overrides the figure's defaults."""
     from matplotlib.figure import Figure
 
-    return Figure(**{"figsize": figsize, "layout": layout, **kw})
+    return Figure(**{"figsize": default_size, "layout": layout, **kw})
 
 
 
