@@ -1,4 +1,5 @@
-"""Offline analysis of spike trains: event/burst classification and binned rates.
+"""Offline analysis, Brian2-free (numpy only): event/burst classification of spike trains, binned
+rates, statistics over seeds, and the array helpers of the protocols and their figures.
 
 The classifier applies the same two rules as the online custom events of
 ``burstsim.models.detection`` (Payeur et al. 2021 trace rule; Greedy et al. 2022 / Payeur's raster
@@ -115,3 +116,174 @@ def ensemble_rates(event_idx, event_t_s, burst_idx, burst_t_s, ensemble, t_start
     return {"event_rate_hz": mean, "burst_rate_hz": n_bu / (size * T), "burst_prob": bp,
             "event_rate_sem_hz": np.sqrt(var / size),
             "burst_prob_sem": np.sqrt(np.clip(np.nan_to_num(bp * (1 - bp)), 0, None) / np.maximum(n_ev, 1))}
+
+
+# --- statistics over seeds (realisations) ---------------------------------------------------------
+
+def seed_stats(values) -> dict:
+    """Mean, standard error of the mean (sample s.d. / sqrt(n); NaN for n < 2) and n of the values of
+    one metric over seeds. A NaN value (a seed that never got there) makes mean and SEM NaN."""
+    v = np.asarray(values, float).ravel()
+    n = int(v.size)
+    mean = float(np.mean(v)) if n else float("nan")
+    sem = float(np.std(v, ddof=1) / np.sqrt(n)) if n >= 2 else float("nan")
+    return {"mean": mean, "sem": sem, "n": n}
+
+
+def worst(values, key=None) -> float:
+    """The largest value (``key`` maps each value first, e.g. a distance from a target); NaN if any
+    value is NaN, so that a seed that never reached its target is not hidden behind the others."""
+    v = np.asarray([key(x) for x in values] if key is not None else values, float).ravel()
+    if v.size == 0 or np.isnan(v).any():
+        return float("nan")
+    return float(v.max())
+
+
+def burst_window_s(params: dict) -> float:
+    """The burst window (s) of a stored parameter dict: ``burst_window`` or, in results written
+    before that name, ``window``."""
+    from burstsim.results import read_param
+
+    for name in ("burst_window", "window"):
+        if name in params:
+            return float(read_param(params, name, "s"))
+    raise KeyError("no burst window ('burst_window' or 'window') in these parameters")
+
+
+# --- multiplexing ----------------------------------------------------------------------------------
+
+def analysis_window(bin_t_s: np.ndarray, burn_in_s: float) -> np.ndarray:
+    """Bins that start after the burn-in: 59 bins of 50 ms in [1, 4] s. The bin starting at the
+    switch-on of the sines is left out; its rates still reflect the burn-in."""
+    bin_s = float(bin_t_s[1] - bin_t_s[0])
+    return bin_t_s - bin_s / 2 > burn_in_s + 1e-9
+
+
+def seed_mean(result, key: str) -> np.ndarray:
+    """A trace averaged over seeds (rows); a 1-d array (an input) as it is. `result` is a Result or
+    its ``arrays`` dict."""
+    a = result if isinstance(result, dict) else result.arrays
+    return a[key] if a[key].ndim == 1 else np.nanmean(a[key], axis=0)
+
+
+def seed_rows(arrays: dict, key: str, n_seeds: int) -> np.ndarray:
+    """A trace per seed (seeds x bins); a 1-d array (an input, the same for every seed) repeated."""
+    v = np.asarray(arrays[key])
+    return np.broadcast_to(v, (n_seeds, v.shape[-1])) if v.ndim == 1 else v
+
+
+def correlation(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson correlation over the bins where both are finite (NaN with fewer than 3 such bins)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 3:
+        return float("nan")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(np.corrcoef(x[ok], y[ok])[0, 1])
+
+
+# --- plasticity ------------------------------------------------------------------------------------
+
+def zero_crossing(x: np.ndarray, y: np.ndarray) -> float:
+    """First x where y changes sign from negative to positive (linear interpolation); nan if none."""
+    for k in range(len(x) - 1):
+        if y[k] < 0 <= y[k + 1]:
+            return float(x[k] - y[k] * (x[k + 1] - x[k]) / (y[k + 1] - y[k]))
+    return float("nan")
+
+
+def weight_rate_and_bp_excess(a: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per bin (rows: replicas): bin times, rate of change of the mean weight (1/s) and postsynaptic
+    BP minus its moving average (the average taken at the bin's two ends)."""
+    t, samples = a["net_bin_t_s"], a["net_sample_t_s"]
+    n = min(len(t), len(samples) - 1)   # weights are sampled at the bin edges
+    dw = np.diff(a["net_w_mean"], axis=1)[:, :n] / float(samples[1] - samples[0])
+    pbar = a["net_post_pbar"]
+    excess = a["net_post_bp"][:, :n] - 0.5 * (pbar[:, :n] + pbar[:, 1:n + 1])
+    return t[:n], dw, excess
+
+
+def network_analysis(a: dict) -> dict:
+    """Correlation of the replica-averaged rate of weight change with BP minus its moving average
+    over the plastic bins, and each segment's weight drift (the last one is the control)."""
+    t, dw, excess = weight_rate_and_bp_excess(a)
+    starts = a["net_segment_starts_s"]
+    plastic = t > starts[0]
+    r = float(np.corrcoef(dw.mean(axis=0)[plastic], np.nanmean(excess, axis=0)[plastic])[0, 1])
+    samples, w = a["net_sample_t_s"], a["net_w_mean"].mean(axis=0)
+    ends = np.append(starts[1:], starts[-1] + (starts[1] - starts[0]))
+    drift = np.array([np.interp(e, samples, w) - np.interp(s, samples, w) for s, e in zip(starts, ends)])
+    return {"net_r_dw_vs_bp_minus_pbar": r, "net_segment_drifts": drift.tolist(),
+            "net_control_drift_ratio": float(abs(drift[-1]) / np.max(np.abs(drift[:-1])))}
+
+
+# --- single_phase ----------------------------------------------------------------------------------
+
+def window_metrics(t: np.ndarray, er: np.ndarray, bp: np.ndarray, w1: np.ndarray, start: float, end: float,
+                   target: float, hold: float = 10.0) -> dict:
+    """For one seed and window: seconds from the onset until the output event rate (1 s moving
+    average) is within 1 Hz of the target (nan if never); the learned rate (mean over the last 2 s
+    of the window) and its distance from the target; the largest deviation of the rate's 1 s means
+    from the learned rate during the `hold` s after the window; the output burst probability at the
+    end; and the change of mean W1 across the window."""
+    inside = (t >= start) & (t <= end)
+    close = np.flatnonzero(inside & (np.abs(er - target) <= 1.0))
+    learned = float(er[(t > end - 2.0) & (t <= end)].mean())
+    edges = np.arange(end, end + hold + 1e-9, 1.0)
+    means = [er[(t > a) & (t <= a + 1.0)].mean() for a in edges[:-1] if ((t > a) & (t <= a + 1.0)).any()]
+    i_end = min(int(np.searchsorted(t, end - 1e-9)), len(t) - 1)
+    return {"reach_s": float(t[close[0]] - start) if close.size else float("nan"),
+            "learned_hz": learned, "end_error_hz": abs(learned - target),
+            "hold_dev_hz": float(np.max(np.abs(np.array(means) - learned))) if means else float("nan"),
+            "bp_end": float(bp[i_end]),
+            "w1_change": float(w1[i_end] - w1[int(np.searchsorted(t, start - 1e-9))])}
+
+
+# --- deep_credit -----------------------------------------------------------------------------------
+
+CREDIT_PHASES = ("lead", "pre", "learn", "post")   # block phases of deep_credit (``block_phase`` indexes these)
+CREDIT_CONDITIONS = ("full", "frozen")             # full circuit; hidden layer frozen (the control)
+
+
+def block_losses(rates_out: np.ndarray, patterns: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """1/2 sum_i (target_i - e_i)^2 (Hz^2) of each block (rows of `rates_out`, seeds first)."""
+    return 0.5 * np.sum((targets[patterns] - rates_out) ** 2, axis=-1)
+
+
+def backprop_steps(rates: list, weights: list, x: np.ndarray, target: np.ndarray, r_ref: float,
+                   active: float) -> list:
+    """The backprop step (minus the gradient of 1/2 sum (target - e)^2) for each layer's weights,
+    from one block's measured unit rates ``rates[l-1]`` (Hz, layers 1..L) and unit-mean weights
+    ``weights[l-1]`` (post x pre); f' = 1 for active units, 0 otherwise."""
+    L = len(rates)
+    delta = [None] * L
+    delta[-1] = (target - rates[-1]) * (rates[-1] >= active)
+    for l in range(L - 2, -1, -1):
+        delta[l] = (weights[l + 1].T @ delta[l + 1]) * (rates[l] >= active)
+    pre = [x] + [r / r_ref for r in rates[:-1]]
+    return [np.outer(delta[l], pre[l]) for l in range(L)]
+
+
+def update_pairs(arrays: dict, cond: str, seed_index: int, params: dict) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per layer: (measured unit-mean weight changes, backprop steps) of all learning blocks,
+    concatenated over blocks; both over the block after ``settle``."""
+    L = len(params["layers"]) - 1
+    patterns, targets = np.array(params["patterns"], float), np.array(params["targets"], float)
+    r_ref, active = float(arrays["r_ref_hz"]), float(arrays["active_rate_hz"])
+    measured, predicted = [[] for _ in range(L)], [[] for _ in range(L)]
+    for b in np.flatnonzero(arrays["block_phase"] == CREDIT_PHASES.index("learn")):
+        pat = int(arrays["block_pattern"][b])
+        rates = [arrays[f"{cond}_rates{l}_hz"][seed_index, b] for l in range(1, L + 1)]
+        w_start = [arrays[f"{cond}_w{l}_units_start"][seed_index, b] for l in range(1, L + 1)]
+        w_end = [arrays[f"{cond}_w{l}_units_end"][seed_index, b] for l in range(1, L + 1)]
+        steps = backprop_steps(rates, w_start, patterns[pat], targets[pat], r_ref, active)
+        for l in range(L):
+            measured[l].append((w_end[l] - w_start[l]).ravel())
+            predicted[l].append(steps[l].ravel())
+    return [(np.concatenate(m), np.concatenate(g)) for m, g in zip(measured, predicted)]
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine similarity (0 when either vector is zero)."""
+    norm = np.linalg.norm(a) * np.linalg.norm(b)
+    return float(a @ b / norm) if norm > 0 else 0.0

@@ -263,6 +263,52 @@ class Result:
         """A parameter of this run, e.g. ``result.param("burst_window", "ms")`` (see :func:`read_param`)."""
         return read_param(self.params, name, unit)
 
+    def plot(self, **kw):
+        """This result's figure, a ``matplotlib.figure.Figure`` drawn from the stored arrays (never a
+        re-run; no pyplot): ``result.plot().savefig("fig.png")``. `kw` go to the figure module's
+        ``plot`` (e.g. ``figsize``, ``dpi``)."""
+        import importlib
+
+        from burstsim.figures import FIGURES
+
+        if self.protocol not in FIGURES:
+            raise ValueError(f"no figure for protocol {self.protocol!r}: burstsim.figures draws {list(FIGURES)}")
+        return importlib.import_module(f"burstsim.figures.{self.protocol}").plot(self, **kw)
+
+    def _repr_html_(self) -> str:
+        """A notebook view: the scalar summary metrics and where the result comes from."""
+        from html import escape
+
+        def cell(value) -> str:
+            if isinstance(value, float):
+                value = f"{value:.6g}"
+            return escape(str(value))
+
+        def table(rows) -> str:
+            body = "".join(f"<tr><th style='text-align:left'>{escape(str(k))}</th><td style='text-align:left'>"
+                           f"{cell(v)}</td></tr>" for k, v in rows)
+            return f"<table>{body}</table>"
+
+        scalars = [(k, v) for k, v in self.summary.items()
+                   if isinstance(v, (int, float, str, bool, np.integer, np.floating)) and k not in self.wall_times]
+        prov = self.provenance or {}
+        vers = prov.get("versions") or self.versions or {}
+        commit = prov.get("git_commit")
+        origin = [("protocol", self.protocol), ("backend", self.backend), ("seed", self.seed)]
+        if prov.get("threads") is not None:
+            origin.append(("threads", prov["threads"]))
+        origin += [(f"{name} version", v) for name, v in vers.items() if v is not None]
+        if commit:
+            origin.append(("git commit", commit + (" (uncommitted changes)" if prov.get("git_dirty") else "")))
+        if prov.get("cpu"):
+            origin.append(("cpu", prov["cpu"]))
+        origin += [(k, float(v)) for k, v in self.wall_times.items()]
+        arrays = ", ".join(f"{k} {tuple(np.shape(v))}" for k, v in self.arrays.items())
+        return (f"<div><strong>burstsim Result: {escape(self.protocol)}</strong>"
+                f"<div style='display:flex;gap:2em;align-items:flex-start'>"
+                f"<div><em>summary</em>{table(scalars)}</div><div><em>provenance</em>{table(origin)}</div></div>"
+                f"<details><summary>{len(self.arrays)} arrays</summary><p>{escape(arrays)}</p></details></div>")
+
     def summary_json(self) -> dict:
         return {**self.summary, "protocol": self.protocol, "backend": self.backend, "seed": self.seed,
                 "versions": self.versions, "provenance": self.provenance,

@@ -6,37 +6,41 @@ against the backprop step from the same block's rates, hidden and output layer, 
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from burstsim.protocols import deep_credit as dc  # noqa: E402
-from burstsim.results import Result  # noqa: E402
+from burstsim import analysis
+from burstsim.figures import nan_quiet, new_figure
+from burstsim.results import Result
 
 COLORS = {"full": "tab:blue", "frozen": "tab:red"}
+PHASES = analysis.CREDIT_PHASES
 
 
-def plot(result: Result):
-    a, prm = result.arrays, result.params
+def plot(result: Result, **figure_kw):
+    """The figure of a deep_credit Result (a ``matplotlib.figure.Figure``; `figure_kw` go to it)."""
+    a, prm, s = result.arrays, result.params, result.summary
     L = len(prm["layers"]) - 1
     mid = 0.5 * (a["block_start_s"] + a["block_end_s"])
     phase, pattern = a["block_phase"], a["block_pattern"]
     targets = np.array(prm["targets"], float)
-    conds = [c for c in dc.CONDITIONS if f"{c}_rates{L}_hz" in a]
-    fig, axes = plt.subplots(2, 3, figsize=(14, 7.5))
+    seeds = [int(x) for x in np.atleast_1d(a["seeds"])]
+    conds = [c for c in analysis.CREDIT_CONDITIONS if f"{c}_rates{L}_hz" in a]
+    fig = new_figure((14, 7.5), **figure_kw)
+    axes = fig.subplots(2, 3)
     ax = axes[0, 0]
     for cond in conds:
-        loss = dc.block_losses(a[f"{cond}_rates{L}_hz"], pattern, targets)
+        loss = analysis.block_losses(a[f"{cond}_rates{L}_hz"], pattern, targets)
         m, sd = loss.mean(axis=0), loss.std(axis=0)
-        learn = phase == dc.PHASES.index("learn")
-        ax.plot(mid[learn], m[learn], color=COLORS[cond], lw=1, label=f"{cond}: learning (teacher on)")
+        learn = phase == PHASES.index("learn")
+        fall = s.get(f"{cond}_loss_fall_mean")
+        label = f"{cond}: learning (teacher on)" + (f", fall {100 * fall:.0f} %" if fall is not None else "")
+        ax.plot(mid[learn], m[learn], color=COLORS[cond], lw=1, label=label)
         ax.fill_between(mid[learn], (m - sd)[learn], (m + sd)[learn], color=COLORS[cond], alpha=0.2, lw=0)
         for ph in ("pre", "post"):
-            sel = phase == dc.PHASES.index(ph)
+            sel = phase == PHASES.index(ph)
             ax.plot(mid[sel].mean(), m[sel].mean(), "s", color=COLORS[cond], ms=7)
-    ax.set(xlabel="time (s)", ylabel="loss 1/2 sum (target - rate)^2 (Hz^2)", title="a  output loss per block")
+    ax.set(xlabel="time (s)", ylabel="loss 1/2 sum (target - rate)^2 (Hz^2)",
+           title=f"a  output loss per block ({len(seeds)} seed(s))")
     ax.legend(fontsize=7)
     ax = axes[0, 1]
     rates = a[f"full_rates{L}_hz"][0]
@@ -45,20 +49,21 @@ def plot(result: Result):
         for i in range(targets.shape[1]):
             line, = ax.plot(mid[sel], rates[sel, i], "o-", ms=2, lw=0.8, label=f"pattern {k}, output {i}")
             ax.axhline(targets[k, i], color=line.get_color(), ls=":", lw=0.8)
-    ax.set(xlabel="time (s)", ylabel="event rate (Hz)", title="b  output rates and targets (full, seed 1)")
+    ax.set(xlabel="time (s)", ylabel="event rate (Hz)", title=f"b  output rates and targets (full, seed {seeds[0]})")
     ax.legend(fontsize=6, ncol=2)
     ax = axes[0, 2]
     for l in range(1, L + 1):
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with nan_quiet():
             bp = a[f"full_burst_rates{l}_hz"] / a[f"full_rates{l}_hz"]
-        ax.plot(mid, np.nanmean(bp, axis=(0, 2)), lw=1, label=f"layer {l}")
-    ax.axhline(float(prm["p_b"]), color="k", ls="--", lw=0.8, label="p_b")
+            ax.plot(mid, np.nanmean(bp, axis=(0, 2)), lw=1, label=f"layer {l}")
+    p_b = float(result.param("p_b"))
+    ax.axhline(p_b, color="k", ls="--", lw=0.8, label=f"p_b = {p_b:g}")
     ax.set(xlabel="time (s)", ylabel="burst probability", title="c  burst probability per layer (full)")
     ax.legend(fontsize=7)
     for l, ax in zip(range(1, L + 1), [axes[1, 0], axes[1, 1], axes[1, 2]]):
-        for s in range(len(a["seeds"])):
-            m, g = dc.update_pairs(a, "full", s, prm)[l - 1]
-            ax.plot(g, m, ".", ms=3, alpha=0.6, label=f"seed {a['seeds'][s]}: cos {dc.cosine(m, g):.2f}")
+        for k, seed in enumerate(seeds):
+            m, g = analysis.update_pairs(a, "full", k, prm)[l - 1]
+            ax.plot(g, m, ".", ms=3, alpha=0.6, label=f"seed {seed}: cos {analysis.cosine(m, g):.2f}")
         ax.axhline(0, color="0.6", lw=0.5)
         ax.axvline(0, color="0.6", lw=0.5)
         ax.set(xlabel="backprop step from the measured rates", ylabel="measured weight change",
@@ -66,6 +71,6 @@ def plot(result: Result):
         ax.legend(fontsize=7)
     for ax in axes[1, L:]:
         ax.set_visible(False)
-    fig.suptitle(f"Single-phase credit assignment, layers {tuple(prm['layers'])}, {prm['feedback']} feedback")
-    fig.tight_layout()
+    fig.suptitle(f"Single-phase credit assignment, layers {tuple(prm['layers'])}, {prm['feedback']} feedback, "
+                 f"Q route {prm.get('q_route', '')}, dt {result.param('dt', 'ms'):g} ms, backend {result.backend}")
     return fig

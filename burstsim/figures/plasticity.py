@@ -6,18 +6,16 @@ ER and BP (mean +/- 1 SD over replicas). Parts missing from the Result are left 
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from burstsim.protocols import plasticity  # noqa: E402
-from burstsim.results import Result  # noqa: E402
+from burstsim import analysis
+from burstsim.figures import nan_quiet, new_figure
+from burstsim.results import Result
 
 
 def _band(ax, x, rows, color, label):
-    m, s = np.nanmean(rows, axis=0), np.nanstd(rows, axis=0)
+    with nan_quiet():
+        m, s = np.nanmean(rows, axis=0), np.nanstd(rows, axis=0)
     ax.plot(x, m, color=color, label=label)
     ax.fill_between(x, m - s, m + s, color=color, alpha=0.25, lw=0)
 
@@ -36,9 +34,10 @@ def _curves(ax, x, dw, labels, xlabel: str, title: str):
     ax.set_title(title, fontsize=9)
 
 
-def _network(axes, a: dict):
+def _network(axes, a: dict, summary: dict):
     t = a["net_bin_t_s"]
     ts = a["net_sample_t_s"]
+    n = len(a["net_w_mean"])
     for start in a["net_segment_starts_s"]:
         for ax in axes:
             ax.axvline(start, color="0.85", lw=0.8)
@@ -48,55 +47,61 @@ def _network(axes, a: dict):
     ax.get_lines()[-1].set_linestyle("--")
     ax.set_ylabel("BP (%)")
     ax.legend(fontsize=7, loc="upper left")
-    ax.set_title("(d) network: post BP and its moving average", fontsize=9)
+    ax.set_title(f"(d) network, {n} replica(s) (mean +/- 1 SD): post BP and its moving average", fontsize=9)
     ax = axes[1]
     w = a["net_w_mean"]
     _band(ax, ts, 100 * (w / w[:, :1] - 1), "tab:green", "mean weight change (%)")
-    tb, _, excess = plasticity.weight_rate_and_bp_excess(a)
+    tb, _, excess = analysis.weight_rate_and_bp_excess(a)
     ax2 = ax.twinx()
-    ax2.plot(tb, 100 * np.nanmean(excess, axis=0), color="tab:orange", lw=0.8)
+    with nan_quiet():
+        ax2.plot(tb, 100 * np.nanmean(excess, axis=0), color="tab:orange", lw=0.8)
     ax2.set_ylabel("BP - avg (%)", color="tab:orange", fontsize=8)
     ax.set_ylabel("weight change (%)")
-    ax.set_title("weights follow BP minus its moving average", fontsize=9)
+    r = summary.get("net_r_dw_vs_bp_minus_pbar")
+    ax.set_title("weights follow BP minus its moving average"
+                 + (f": r(dw/dt, BP - avg) = {r:.2f}" if r is not None else ""), fontsize=9)
     ax = axes[2]
     _band(ax, t, a["net_pre_er_hz"], "tab:blue", "pre ER (Hz)")
     ax3 = ax.twinx()
-    ax3.plot(t, 100 * np.nanmean(a["net_pre_bp"], axis=0), color="tab:orange", lw=0.8)
+    with nan_quiet():
+        ax3.plot(t, 100 * np.nanmean(a["net_pre_bp"], axis=0), color="tab:orange", lw=0.8)
     ax3.set_ylabel("pre BP (%)", color="tab:orange", fontsize=8)
     ax.set_ylabel("pre ER (Hz)")
     ax.set_xlabel("time (s)")
     ax.set_title("presynaptic input (last segment: higher pre BP, a control)", fontsize=9)
 
 
-def plot(result: Result):
-    """The figure of a plasticity Result."""
-    a = result.arrays
-    fig = plt.figure(figsize=(12, 9), constrained_layout=True)
+def plot(result: Result, **figure_kw):
+    """The figure of a plasticity Result (a ``matplotlib.figure.Figure``; `figure_kw` go to it)."""
+    a, s = result.arrays, result.summary
+    window_s = analysis.burst_window_s(result.params)
+    fig = new_figure((12, 9), **figure_kw)
     grid = fig.add_gridspec(3, 2, width_ratios=(1, 1.6))
     left = [fig.add_subplot(grid[k, 0]) for k in range(3)]
     if "periodic_dw" in a:
         ax = left[0]
         ax.plot(a["periodic_freq_hz"], a["periodic_dw"], "o-", color="k", ms=3)
-        ax.axvline(62.5, color="tab:orange", ls=":", label="1/16 ms")
+        ax.axvline(1 / window_s, color="tab:orange", ls=":", label=f"1/{1e3 * window_s:g} ms (burst window)")
         _zero(ax)
         ax.set(xlabel="pairing frequency (Hz)", ylabel="weight change")
         ax.legend(fontsize=7)
-        ax.set_title("(a) periodic pairing", fontsize=9)
+        ax.set_title(f"(a) periodic pairing, {result.params.get('epochs', '?')} epochs of "
+                     f"{result.params.get('pairings', '?')} pairings", fontsize=9)
+    n_real = result.params.get("realisations", "?")
     if "poisson_dw" in a:
         labels = [f"reference {100 * ref:.0f} %" for ref in a["poisson_pbar0"]]
         _curves(left[1], a["poisson_rate_hz"], a["poisson_dw"], labels, "pre = post rate (Hz)",
-                "(b) Poisson pre and post")
+                f"(b) Poisson pre and post ({n_real} realisations, mean +/- 1 SD)")
     if "bp_dw" in a:
         labels = [f"ER {er:g} Hz" for er in a["bp_event_rate_hz"]]
         _curves(left[2], 100 * a["bp_burst_prob"], a["bp_dw"], labels, "postsynaptic burst probability (%)",
-                "(c) burst-Poisson")
+                f"(c) burst-Poisson ({n_real} realisations, mean +/- 1 SD)")
     if "net_w_mean" in a:
         right = [fig.add_subplot(grid[k, 1]) for k in range(3)]
-        _network(right, a)
+        _network(right, a, s)
     for ax, key in zip(left, ("periodic_dw", "poisson_dw", "bp_dw")):
         if key not in a:   # a run of some parts only
             ax.set_axis_off()
-    r = result.summary.get("net_r_dw_vs_bp_minus_pbar")
-    fig.suptitle("Burst-dependent plasticity (Payeur et al. 2021 Fig. 2)"
-                 + (f"   r(dw/dt, BP - avg) = {r:.2f}" if r is not None else ""), fontsize=10)
+    fig.suptitle(f"Burst-dependent plasticity (Payeur et al. 2021 Fig. 2), burst window {1e3 * window_s:g} ms, "
+                 f"seed {result.seed}, backend {result.backend}", fontsize=10)
     return fig

@@ -4,23 +4,22 @@ angle over all hidden layers together. Several results are drawn on the same axe
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from burstsim.results import Result  # noqa: E402
+from burstsim.figures import new_figure
+from burstsim.results import Result
 
 
 def label(result: Result) -> str:
     p = result.params
     form = f" ({p['form']})" if p["model"] == "burstccn" and p.get("form", "journal") != "journal" else ""
-    return f"{p['model']}{form}, {p['feedback']}"
+    return f"{p['model']}{form}, {p['feedback']}, lr {p.get('lr', '?')}, seed {result.seed}"
 
 
-def plot(results):
+def plot(results, **figure_kw):
+    """The learning curves of one or several train Results (a ``matplotlib.figure.Figure``;
+    `figure_kw` go to it)."""
     results = [results] if isinstance(results, Result) else list(results)
-    fig, axes = plt.subplots(1, 4, figsize=(17, 4))
+    fig = new_figure((17, 4), **figure_kw)
+    axes = fig.subplots(1, 4)
     for k, r in enumerate(results):
         a, color = r.arrays, f"C{k}"
         ep = a["epoch"]
@@ -43,5 +42,4 @@ def plot(results):
         ax.set_ylim(bottom=0)
     for ax in axes:
         ax.grid(alpha=0.3)
-    fig.tight_layout()
     return fig

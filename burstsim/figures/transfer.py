@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from burstsim.results import Result  # noqa: E402
+from burstsim import analysis
+from burstsim.figures import new_figure
+from burstsim.results import Result
 
 EVENT, BURST = "tab:blue", "tab:orange"
 
 
-def plot(result: Result):
-    a = result.arrays
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), constrained_layout=True)
+def plot(result: Result, **figure_kw):
+    """The figure of a transfer Result (a ``matplotlib.figure.Figure``; `figure_kw` go to it)."""
+    a, s = result.arrays, result.summary
+    fig = new_figure((9, 3.6), **figure_kw)
+    axes = fig.subplots(1, 2)
     for ax, sweep, current, label in ((axes[0], 0, "soma_current_pA", "somatic current (pA)"),
                                       (axes[1], 1, "dend_current_pA", "dendritic current (pA)")):
         m = a["sweep"] == sweep
@@ -31,9 +31,11 @@ def plot(result: Result):
                      color=BURST, marker="s", capsize=2, label="burst probability")
         ax2.set_ylabel("burst probability", color=BURST)
         ax2.set_ylim(0, 1)
-    s = result.summary
-    axes[0].set_title("somatic sweep: events follow the soma")
-    axes[1].set_title("dendritic sweep: bursts follow the dendrite")
-    fig.suptitle(f"{result.params.get('preset', '')}: {s.get('n_neurons', '')} neurons, backend {result.backend}, "
-                 f"seed {result.seed} (error bars: 2 SEM)", fontsize=9)
+    axes[0].set_title("somatic sweep: events follow the soma", fontsize=9)
+    axes[1].set_title("dendritic sweep: bursts follow the dendrite", fontsize=9)
+    prm = result.params
+    window_ms = 1e3 * analysis.burst_window_s(prm)
+    fig.suptitle(f"{prm.get('preset', '')}: {s.get('n_neurons', len(a['ensemble']))} neurons, "
+                 f"{prm.get('rule', '')} rule, burst window {window_ms:g} ms, dt {result.param('dt', 'ms'):g} ms, "
+                 f"backend {result.backend}, seed {result.seed} (error bars: 2 SEM)", fontsize=9)
     return fig

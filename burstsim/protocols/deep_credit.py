@@ -31,15 +31,16 @@ import numpy as np
 from brian2 import EventMonitor, Hz, Network, StateMonitor, TimedArray, defaultclock, ms, pA, second
 from brian2 import seed as brian_seed
 
-from burstsim import backends
+from burstsim import analysis, backends
+from burstsim.analysis import backprop_steps, block_losses, cosine, update_pairs  # noqa: F401 (moved)
 from burstsim.circuits import burstccn
 from burstsim.params import param
 from burstsim.results import Result, params_to_json, provenance
 
 NAME = "deep_credit"
 OURS = "burstsim"
-PHASES = ("lead", "pre", "learn", "post")
-CONDITIONS = ("full", "frozen")
+PHASES = analysis.CREDIT_PHASES       # ("lead", "pre", "learn", "post")
+CONDITIONS = analysis.CREDIT_CONDITIONS  # ("full", "frozen")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -202,57 +203,14 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
     return result
 
 
-def block_losses(rates_out: np.ndarray, patterns: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """1/2 sum_i (target_i - e_i)^2 (Hz^2) of each block (rows of `rates_out`, seeds first)."""
-    return 0.5 * np.sum((targets[patterns] - rates_out) ** 2, axis=-1)
-
-
-def backprop_steps(rates: list, weights: list, x: np.ndarray, target: np.ndarray, r_ref: float,
-                   active: float) -> list:
-    """The backprop step (minus the gradient of 1/2 sum (target - e)^2) for each layer's weights,
-    from one block's measured unit rates ``rates[l-1]`` (Hz, layers 1..L) and unit-mean weights
-    ``weights[l-1]`` (post x pre); f' = 1 for active units, 0 otherwise."""
-    L = len(rates)
-    delta = [None] * L
-    delta[-1] = (target - rates[-1]) * (rates[-1] >= active)
-    for l in range(L - 2, -1, -1):
-        delta[l] = (weights[l + 1].T @ delta[l + 1]) * (rates[l] >= active)
-    pre = [x] + [r / r_ref for r in rates[:-1]]
-    return [np.outer(delta[l], pre[l]) for l in range(L)]
-
-
-def update_pairs(arrays: dict, cond: str, seed_index: int, params: dict) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per layer: (measured unit-mean weight changes, backprop steps) of all learning blocks,
-    concatenated over blocks; both over the block after ``settle``."""
-    L = len(params["layers"]) - 1
-    patterns, targets = np.array(params["patterns"], float), np.array(params["targets"], float)
-    r_ref, active = float(arrays["r_ref_hz"]), float(arrays["active_rate_hz"])
-    measured, predicted = [[] for _ in range(L)], [[] for _ in range(L)]
-    for b in np.flatnonzero(arrays["block_phase"] == PHASES.index("learn")):
-        pat = int(arrays["block_pattern"][b])
-        rates = [arrays[f"{cond}_rates{l}_hz"][seed_index, b] for l in range(1, L + 1)]
-        w_start = [arrays[f"{cond}_w{l}_units_start"][seed_index, b] for l in range(1, L + 1)]
-        w_end = [arrays[f"{cond}_w{l}_units_end"][seed_index, b] for l in range(1, L + 1)]
-        steps = backprop_steps(rates, w_start, patterns[pat], targets[pat], r_ref, active)
-        for l in range(L):
-            measured[l].append((w_end[l] - w_start[l]).ravel())
-            predicted[l].append(steps[l].ravel())
-    return [(np.concatenate(m), np.concatenate(g)) for m, g in zip(measured, predicted)]
-
-
-def cosine(a: np.ndarray, b: np.ndarray) -> float:
-    """Cosine similarity (0 when either vector is zero)."""
-    norm = np.linalg.norm(a) * np.linalg.norm(b)
-    return float(a @ b / norm) if norm > 0 else 0.0
-
-
 def summary(result: Result) -> dict:
     """Loss before and after learning (teacher off), its fall, and the per-layer update alignment,
-    per condition and seed, with the mean over seeds."""
+    per condition and seed (``<cond>_<metric>_s<seed>``), and over seeds their mean, standard error
+    (``_sem``; NaN for one seed) and smallest value (``_min``); ``n`` is the number of seeds."""
     a, prm = result.arrays, result.params
     patterns, targets = a["block_pattern"], np.array(prm["targets"], float)
     L = len(prm["layers"]) - 1
-    out = {"seeds": int(len(a["seeds"]))}
+    out = {"seeds": int(len(a["seeds"])), "n": int(len(a["seeds"]))}
     for cond in CONDITIONS:
         if f"{cond}_rates{L}_hz" not in a:
             continue
@@ -267,8 +225,9 @@ def summary(result: Result) -> dict:
                 out[f"{cond}_cos_layer{l}_s{seed}"] = cosine(m, g)
         for metric in ["loss_pre_hz2", "loss_post_hz2", "loss_fall"] + [f"cos_layer{l}" for l in range(1, L + 1)]:
             vals = [out[f"{cond}_{metric}_s{seed}"] for seed in a["seeds"]]
-            out[f"{cond}_{metric}_mean"] = float(np.mean(vals))
-            out[f"{cond}_{metric}_min"] = float(np.min(vals))
+            stats = analysis.seed_stats(vals)
+            out[f"{cond}_{metric}_mean"], out[f"{cond}_{metric}_sem"] = stats["mean"], stats["sem"]
+            out[f"{cond}_{metric}_min"] = float(np.min(vals))   # the worst seed (NaN if any is NaN)
     out.update({k: float(v) for k, v in result.wall_times.items()})
     return out
 

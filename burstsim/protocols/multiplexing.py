@@ -29,6 +29,7 @@ import numpy as np
 from brian2 import EventMonitor, Hz, SpikeMonitor, defaultclock, ms, pA, second, seed as brian_seed
 
 from burstsim import analysis, backends, circuits
+from burstsim.analysis import analysis_window, seed_mean  # noqa: F401 (moved)
 from burstsim.models import detection, stp
 from burstsim.params import Params as ParamsBase
 from burstsim.params import param
@@ -226,28 +227,28 @@ PAIRS = {  # name: (trace, signal it should follow); the signal is an input or a
 }
 
 
-def analysis_window(bin_t_s: np.ndarray, burn_in_s: float) -> np.ndarray:
-    """Bins that start after the burn-in: 59 bins of 50 ms in [1, 4] s. The bin starting at the
-    switch-on of the sines is left out; its rates still reflect the burn-in."""
-    bin_s = float(bin_t_s[1] - bin_t_s[0])
-    return bin_t_s - bin_s / 2 > burn_in_s + 1e-9
-
-
-def seed_mean(result: Result, key: str) -> np.ndarray:
-    a = result.arrays
-    return a[key] if a[key].ndim == 1 else np.nanmean(a[key], axis=0)
-
-
 def summary(result: Result) -> dict:
-    """Correlations of the seed-averaged traces over the analysis window, and mean rates."""
-    w = result.arrays["in_window"]
-    out = {"n_bins": int(w.sum()), "seeds": int(len(result.arrays["seeds"]))}
-    for name, (a, b) in PAIRS.items():
-        out[name] = float(np.corrcoef(seed_mean(result, a)[w], seed_mean(result, b)[w])[0, 1])
+    """Correlations of the seed-averaged traces over the analysis window (``r_...``), the same
+    correlation per seed summarised over seeds (``r_..._seed_mean``, ``_seed_sem``; NaN SEM for one
+    seed), and mean rates; ``n`` is the number of seeds."""
+    a = result.arrays
+    w = a["in_window"]
+    n = int(len(a["seeds"]))
+    out = {"n_bins": int(w.sum()), "seeds": n, "n": n}
+    for name, (x, y) in PAIRS.items():
+        out[name] = float(np.corrcoef(seed_mean(result, x)[w], seed_mean(result, y)[w])[0, 1])
+        xs, ys = analysis.seed_rows(a, x, n), analysis.seed_rows(a, y, n)
+        stats = analysis.seed_stats([analysis.correlation(xs[s][w], ys[s][w]) for s in range(n)])
+        out[f"{name}_seed_mean"], out[f"{name}_seed_sem"] = stats["mean"], stats["sem"]
     for layer, label in (("pyr1", "lower"), ("pyr2", "upper")):
         er, br = seed_mean(result, f"{layer}_er_hz")[w], seed_mean(result, f"{layer}_br_hz")[w]
         out[f"{label}_event_rate_hz"] = float(er.mean())
         out[f"{label}_burst_prob"] = float(br.sum() / er.sum())
+        ers, brs = analysis.seed_rows(a, f"{layer}_er_hz", n)[:, w], analysis.seed_rows(a, f"{layer}_br_hz", n)[:, w]
+        for key, vals in ((f"{label}_event_rate_hz", ers.mean(axis=1)), (f"{label}_burst_prob",
+                                                                          brs.sum(axis=1) / ers.sum(axis=1))):
+            stats = analysis.seed_stats(vals)
+            out[f"{key}_seed_mean"], out[f"{key}_seed_sem"] = stats["mean"], stats["sem"]
     out["pv_rate_hz"] = float(seed_mean(result, "pv_rate_hz")[w].mean())
     out["sst_rate_hz"] = float(seed_mean(result, "sst_rate_hz")[w].mean())
     out.update({k: float(v) for k, v in result.wall_times.items()})

@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import warnings
 
 import numpy as np
 from brian2 import (EventMonitor, Hz, Network, NeuronGroup, PoissonGroup, SpikeGeneratorGroup, StateMonitor, Synapses,
                     defaultclock, mV, ms, pA, second, seed as brian_seed)
 
 from burstsim import analysis, backends
+from burstsim.analysis import network_analysis, weight_rate_and_bp_excess, zero_crossing  # noqa: F401 (moved)
 from burstsim.models import detection as det
 from burstsim.models import inputs, plasticity, pyramidal
 from burstsim.params import Params as ParamsBase
@@ -411,39 +413,6 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
     return result
 
 
-def zero_crossing(x: np.ndarray, y: np.ndarray) -> float:
-    """First x where y changes sign from negative to positive (linear interpolation); nan if none."""
-    for k in range(len(x) - 1):
-        if y[k] < 0 <= y[k + 1]:
-            return float(x[k] - y[k] * (x[k + 1] - x[k]) / (y[k + 1] - y[k]))
-    return float("nan")
-
-
-def weight_rate_and_bp_excess(a: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per bin (rows: replicas): bin times, rate of change of the mean weight (1/s) and postsynaptic
-    BP minus its moving average (the average taken at the bin's two ends)."""
-    t, samples = a["net_bin_t_s"], a["net_sample_t_s"]
-    n = min(len(t), len(samples) - 1)   # weights are sampled at the bin edges
-    dw = np.diff(a["net_w_mean"], axis=1)[:, :n] / float(samples[1] - samples[0])
-    pbar = a["net_post_pbar"]
-    excess = a["net_post_bp"][:, :n] - 0.5 * (pbar[:, :n] + pbar[:, 1:n + 1])
-    return t[:n], dw, excess
-
-
-def network_analysis(a: dict) -> dict:
-    """Correlation of the replica-averaged rate of weight change with BP minus its moving average
-    over the plastic bins, and each segment's weight drift (the last one is the control)."""
-    t, dw, excess = weight_rate_and_bp_excess(a)
-    starts = a["net_segment_starts_s"]
-    plastic = t > starts[0]
-    r = float(np.corrcoef(dw.mean(axis=0)[plastic], np.nanmean(excess, axis=0)[plastic])[0, 1])
-    samples, w = a["net_sample_t_s"], a["net_w_mean"].mean(axis=0)
-    ends = np.append(starts[1:], starts[-1] + (starts[1] - starts[0]))
-    drift = np.array([np.interp(e, samples, w) - np.interp(s, samples, w) for s, e in zip(starts, ends)])
-    return {"net_r_dw_vs_bp_minus_pbar": r, "net_segment_drifts": drift.tolist(),
-            "net_control_drift_ratio": float(abs(drift[-1]) / np.max(np.abs(drift[:-1])))}
-
-
 def summary(result: Result) -> dict:
     a, s = result.arrays, {}
     if "periodic_dw" in a:
@@ -463,6 +432,16 @@ def summary(result: Result) -> dict:
             s[f"bp_slope_er{er:g}"] = float(slope)
     if "net_w_mean" in a:
         s.update(network_analysis(a))
+        # the same per replica: mean, standard error (NaN for one replica) and n over replicas
+        n = int(len(a["net_w_mean"]))
+        with np.errstate(all="ignore"), warnings.catch_warnings():   # a flat replica gives NaN, not a warning
+            warnings.simplefilter("ignore", RuntimeWarning)
+            per = [network_analysis({**a, **{k: a[k][r:r + 1] for k in ("net_w_mean", "net_post_pbar",
+                                                                         "net_post_bp")}}) for r in range(n)]
+        for key in ("net_r_dw_vs_bp_minus_pbar", "net_control_drift_ratio"):
+            stats = analysis.seed_stats([row[key] for row in per])
+            s[f"{key}_replica_mean"], s[f"{key}_replica_sem"] = stats["mean"], stats["sem"]
+        s["net_replicas"] = n
     s.update({k: float(v) for k, v in result.wall_times.items()})
     return s
 

@@ -32,7 +32,8 @@ import numpy as np
 from brian2 import EventMonitor, Hz, Network, StateMonitor, TimedArray, defaultclock, ms, pA, second
 from brian2 import seed as brian_seed
 
-from burstsim import backends, results
+from burstsim import analysis, backends, results
+from burstsim.analysis import window_metrics  # noqa: F401 (moved)
 from burstsim.circuits import burstccn
 from burstsim.models import inputs
 from burstsim.params import Params as ParamsBase
@@ -220,42 +221,27 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
     return result
 
 
-def window_metrics(t: np.ndarray, er: np.ndarray, bp: np.ndarray, w1: np.ndarray, start: float, end: float,
-                   target: float, hold: float = 10.0) -> dict:
-    """For one seed and window: seconds from the onset until the output event rate (1 s moving
-    average) is within 1 Hz of the target (nan if never); the learned rate (mean over the last 2 s
-    of the window) and its distance from the target; the largest deviation of the rate's 1 s means
-    from the learned rate during the `hold` s after the window; the output burst probability at the
-    end; and the change of mean W1 across the window."""
-    inside = (t >= start) & (t <= end)
-    close = np.flatnonzero(inside & (np.abs(er - target) <= 1.0))
-    learned = float(er[(t > end - 2.0) & (t <= end)].mean())
-    edges = np.arange(end, end + hold + 1e-9, 1.0)
-    means = [er[(t > a) & (t <= a + 1.0)].mean() for a in edges[:-1] if ((t > a) & (t <= a + 1.0)).any()]
-    i_end = min(int(np.searchsorted(t, end - 1e-9)), len(t) - 1)
-    return {"reach_s": float(t[close[0]] - start) if close.size else float("nan"),
-            "learned_hz": learned, "end_error_hz": abs(learned - target),
-            "hold_dev_hz": float(np.max(np.abs(np.array(means) - learned))) if means else float("nan"),
-            "bp_end": float(bp[i_end]),
-            "w1_change": float(w1[i_end] - w1[int(np.searchsorted(t, start - 1e-9))])}
-
-
 def summary(result: Result) -> dict:
-    """Per window and seed (``w<k>_<metric>_s<seed>``) and the worst over seeds (``w<k>_<metric>_worst``)."""
+    """Per window and seed (``w<k>_<metric>_s<seed>``); over seeds the mean and standard error
+    (``w<k>_<metric>_mean``, ``_sem``; NaN for one seed) and the worst (``w<k>_<metric>_worst``: the
+    largest, NaN when a seed has NaN, e.g. never reached its target); ``n`` is the number of seeds."""
     a, prm = result.arrays, result.params
-    out = {"seeds": int(len(a["seeds"]))}
+    n = int(len(a["seeds"]))
+    out = {"seeds": n, "n": n}
     p_b = float(prm["p_b"])
     for k, ((start, end), target) in enumerate(zip(prm["windows"], prm["targets"])):
-        rows = [window_metrics(a["t_s"], a["p2_er_hz"][s], a["p2_bp"][s], a["w1_mean"][s], start, end, target)
-                for s in range(len(a["seeds"]))]
+        rows = [analysis.window_metrics(a["t_s"], a["p2_er_hz"][s], a["p2_bp"][s], a["w1_mean"][s], start, end,
+                                        target) for s in range(n)]
         for s, row in zip(a["seeds"], rows):
             for name, value in row.items():
                 out[f"w{k}_{name}_s{s}"] = value
-        out[f"w{k}_reach_s_worst"] = float(max(r["reach_s"] for r in rows))
-        out[f"w{k}_end_error_hz_worst"] = float(max(r["end_error_hz"] for r in rows))
-        out[f"w{k}_hold_dev_hz_worst"] = float(max(r["hold_dev_hz"] for r in rows))
-        out[f"w{k}_bp_end_dev_worst"] = float(max(abs(r["bp_end"] - p_b) for r in rows))
-        out[f"w{k}_w1_change_mean"] = float(np.mean([r["w1_change"] for r in rows]))
+        for name in rows[0]:
+            stats = analysis.seed_stats([r[name] for r in rows])
+            out[f"w{k}_{name}_mean"], out[f"w{k}_{name}_sem"] = stats["mean"], stats["sem"]
+        out[f"w{k}_reach_s_worst"] = analysis.worst([r["reach_s"] for r in rows])
+        out[f"w{k}_end_error_hz_worst"] = analysis.worst([r["end_error_hz"] for r in rows])
+        out[f"w{k}_hold_dev_hz_worst"] = analysis.worst([r["hold_dev_hz"] for r in rows])
+        out[f"w{k}_bp_end_dev_worst"] = analysis.worst([abs(r["bp_end"] - p_b) for r in rows])
     out.update({k: float(v) for k, v in result.wall_times.items()})
     return out
 
