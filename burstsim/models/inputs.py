@@ -15,6 +15,7 @@ import numpy as np
 from brian2 import Hz, NeuronGroup, Synapses, pA, second
 from scipy.special import gammaln
 
+from burstsim.equations import connect as connect_synapses
 from burstsim.params import Params, param
 
 SRC = "Payeur et al. 2021"
@@ -76,7 +77,7 @@ def poisson_background(group, bg: PoissonBackground = SHARED_POOL) -> list:
         setattr(gen, f"next_{var}", gaps[var])
     syn = Synapses(gen, group, on_pre={f"arrive_{var}": f"{var}_post += {w!r}*count_{var}_pre" for var, _, w in spec},
                    on_event={f"arrive_{var}": f"arrive_{var}" for var in gaps}, name=f"{group.name}_background_in")
-    syn.connect(j="i")
+    connect_synapses(syn, j="i")
     return [gen, syn]
 
 
