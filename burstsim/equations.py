@@ -107,8 +107,7 @@ def capture(module, params):
 
 def protocol_model(module, params) -> str:
     """:func:`describe` of the first network of `module` with `params` (built, never run)."""
-    name = module.__name__.rsplit(".", 1)[-1]
-    return describe(capture(module, params), title=f"{name}: the model as Brian2 runs it (first network)")
+    return describe(capture(module, params))
 
 
 # --- formatting -------------------------------------------------------------------------------
@@ -137,8 +136,10 @@ def format_value(value) -> str:
     if isinstance(value, Function):
         return f"function {getattr(value, 'pyfunc', value)!r}"
     if isinstance(value, Quantity) and not _dimensionless(value.dim):
-        return value.in_best_unit(precision=None) if np.size(value) < 20 else (
-            f"array of {np.size(value)} values in {_unit_text(value.dim)}")
+        if np.size(value) >= 20:
+            return f"array of {np.size(value)} values in {_unit_text(value.dim)}"
+        unit = _preferred_unit(value.dim)
+        return value.in_unit(unit) if unit is not None else value.in_best_unit(precision=None)
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value))
     if isinstance(value, numbers.Integral):
@@ -148,6 +149,16 @@ def format_value(value) -> str:
     if isinstance(value, np.ndarray):
         return np.array2string(value, threshold=20) + " (1)"
     return repr(value)
+
+
+def _preferred_unit(dim):
+    """Rates in Hz and gains per rate in pA/Hz (Brian2's best units would say kHz and pC)."""
+    from brian2 import Hz, pA
+
+    for unit in (Hz, pA / Hz):
+        if dim == unit.dim:
+            return unit
+    return None
 
 
 def _indent(text: str, by: str = "    ") -> str:
@@ -254,10 +265,8 @@ def _synapses(S) -> list[str]:
         side = S.source if pw.prepost == "pre" else S.target
         delay = pw.variables["delay"]
         if getattr(delay, "scalar", False):
-            try:
-                d = format_value(delay.get_value()[0] * _second())
-            except (NotImplementedError, IndexError, TypeError):
-                d = "fixed"
+            value = _scalar_delay(delay)
+            d = "fixed" if value is None else format_value(value * _second())
         else:
             d = "per synapse"
         out += [f"  pathway {pw.objname} ({pw.name}): on {pw.prepost}synaptic event {pw.event!r} of "
@@ -265,6 +274,27 @@ def _synapses(S) -> list[str]:
     for cr in _code_runners(S):
         out += [f"  run_regularly {cr.name} ({_clock(cr)}, {_slot(cr)}):", _indent(cr.abstract_code, "    ")]
     return out
+
+
+def _scalar_delay(var) -> float | None:
+    """A pathway's fixed delay (s): read back on runtime; on a standalone device, from the value
+    queued for it (nothing has run yet)."""
+    try:
+        return float(np.asarray(var.get_value()).ravel()[0])
+    except NotImplementedError:
+        from brian2 import get_device
+
+        dev = get_device()
+        name = dev.get_array_name(var, access_data=False)
+        for op, args in reversed(getattr(dev, "main_queue", [])):
+            if op == "set_by_single_value" and args[0] == name:
+                try:
+                    return float(args[2])
+                except ValueError:
+                    return None
+    except (IndexError, TypeError):
+        pass
+    return None
 
 
 def _second():
@@ -286,7 +316,7 @@ def _other(obj) -> list[str] | None:
     return None
 
 
-def describe(net, title: str = "the model as Brian2 runs it") -> str:
+def describe(net, title: str = "the model as Brian2 runs it (burstsim equations)") -> str:
     """Readable text of every group, synapse pathway, input and namespace value of `net`."""
     from brian2 import NeuronGroup, Synapses
     from brian2.monitors import EventMonitor, PopulationRateMonitor, SpikeMonitor, StateMonitor

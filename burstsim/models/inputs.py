@@ -147,5 +147,8 @@ def private_poisson_inputs(group, weights: dict, rate, dt, name: str | None = No
         return None
     if p > 1:
         raise ValueError(f"background rate {rate} is above 1/dt = {1 / dt}; use a smaller dt")
-    code = "\n".join(f"{var} += {w!r}*int(rand() < {p!r})" for var, w in weights.items())
+    # the rate is a named value of the group's namespace (``burstsim equations`` shows it); rate*dt is
+    # the same product as `p` above, so the draws are those of a literal p
+    group.namespace["background_rate"] = rate
+    code = "\n".join(f"{var} += {w!r}*int(rand() < background_rate*dt)" for var, w in weights.items())
     return group.run_regularly(code, when="synapses", name=name or f"{group.name}_background")
