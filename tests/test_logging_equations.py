@@ -144,7 +144,7 @@ def test_every_protocol_runs_without_warnings(name, backend):
 def test_teacher_regression_runs_without_warnings():
     from burstsim.protocols import teacher_regression
 
-    p = teacher_regression.Params.quick(pre_steps=200, teach_steps=1000, post_steps=200)
+    p = teacher_regression.Params.quick(pre_steps=1000, teach_steps=2000, post_steps=1000)
     assert _warnings_of(lambda: teacher_regression.run(p, report=None)) == []
 
 
