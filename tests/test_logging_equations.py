@@ -43,6 +43,11 @@ def test_cli_logging_levels_progress_and_restores(capsys):
         logging.getLogger("burstsim.protocols.x").info("shown at the default level")
         logging.getLogger("burstsim.protocols.x").debug("hidden without -v")
         assert list(progress.progress(range(3), "seeds")) == [0, 1, 2]
+        with pytest.raises(RuntimeError):
+            for k in progress.progress(range(3), "failing seeds"):
+                raise RuntimeError("a run failed")
+        from tqdm import tqdm
+        assert not tqdm._instances          # the bar was closed: tqdm keeps nothing behind
     err = capsys.readouterr().err
     assert "shown at the default level" in err and "hidden without -v" not in err and "seeds" in err
     with logs.cli_logging(-1):
@@ -120,8 +125,8 @@ def tiny(name):
         "deep_credit": (deep_credit, deep_credit.Params.quick(unit_size=5, epochs=1, presentation=1 * second,
                                                               settle=0.5 * second, lead_in=0 * second)),
         "plasticity": (plasticity, plasticity.Params.quick(
-            epochs=1, pairing_duration=1 * second, realisations=1, n_pre=20, n_post=20, segment=1 * second,
-            replicas=1, burn_in=1 * second, bin=0.5 * second)),
+            epochs=1, epoch_gap=1 * second, pairing_duration=1 * second, realisations=1, n_pre=20, n_post=20,
+            segment=0.5 * second, replicas=1, burn_in=0.5 * second, bin=0.25 * second)),
     }[name]
 
 
