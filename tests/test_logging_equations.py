@@ -125,7 +125,7 @@ def tiny(name):
         "deep_credit": (deep_credit, deep_credit.Params.quick(unit_size=5, epochs=1, presentation=1 * second,
                                                               settle=0.5 * second, lead_in=0 * second)),
         "plasticity": (plasticity, plasticity.Params.quick(
-            epochs=1, epoch_gap=1 * second, pairing_duration=1 * second, realisations=1, n_pre=20, n_post=20,
+            epochs=1, epoch_gap=1 * second, pairing_duration=1 * second, realisations=1, n_pre=100, n_post=100,
             segment=0.5 * second, replicas=1, burn_in=0.5 * second, bin=0.25 * second)),
     }[name]
 

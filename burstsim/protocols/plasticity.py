@@ -332,8 +332,12 @@ def network_replica(p: Params, seed: int, backend: str, report=None, slot: int =
         sample_t = np.array(avg.t[:] / second)
     bin_s, T_s = float(p.bin / second), float(T / second)
     out = {"sample_t_s": sample_t, "w_mean": weights.mean(axis=0), "w_samples": weights[:100]}
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["post_pbar"] = np.nanmean(np.where(E > 0, B / E, np.nan), axis=0)
+    # mean B/E over the neurons with E > 0 (nanmean's sum and count, without its warning for the
+    # first sample, where no neuron has an event yet)
+    valid = E > 0
+    n_valid = valid.sum(axis=0)
+    ratio_sum = np.where(valid, B / np.where(valid, E, 1.0), 0.0).sum(axis=0)
+    out["post_pbar"] = np.where(n_valid > 0, ratio_sum / np.maximum(n_valid, 1), np.nan)
     for g, n in (("pre", p.n_pre), ("post", p.n_post)):
         t, er, br, bp = analysis.binned_rates(times[f"{g}_event"], times[f"{g}_burst"], n, 0.0, T_s, bin_s)
         out.update({"bin_t_s": t, f"{g}_er_hz": er, f"{g}_bp": bp})
