@@ -115,7 +115,9 @@ def protocol_model(module, params) -> str:
 def _unit_text(dim) -> str:
     from brian2 import get_unit
 
-    return str(get_unit(dim)) if not _dimensionless(dim) else "1"
+    if _dimensionless(dim):
+        return "1"
+    return str(_preferred_unit(dim) or get_unit(dim))
 
 
 def _dimensionless(dim) -> bool:
@@ -268,7 +270,7 @@ def _synapses(S) -> list[str]:
             value = _scalar_delay(delay)
             d = "fixed" if value is None else format_value(value * _second())
         else:
-            d = "per synapse"
+            d = "per synapse (0 s unless set)"
         out += [f"  pathway {pw.objname} ({pw.name}): on {pw.prepost}synaptic event {pw.event!r} of "
                 f"{side.name}, delay {d}, {_slot(pw)}:", _indent(pw.code, "    ")]
     for cr in _code_runners(S):
