@@ -163,9 +163,10 @@ class Simulator:
 
         Returns ``{"build_wall_s", "sim_wall_s"}``; for standalone devices this is the moment the
         code is generated, compiled and executed."""
-        # --- burstsim.equations hook (Build 8): keep first in Simulator.run ---------------------
+        # --- burstsim.equations hook (issue 14, Build 8): keep first in Simulator.run --------------
+        # raises equations.Captured(net) under `burstsim equations`; else describes net for Result.model
         from burstsim import equations
-        equations.seen(net)  # raises equations.Captured(net) under `burstsim equations`; else notes the model for Result.model
+        equations.seen(net)
         # --- end of hook ---------------------------------------------------------------------------
         if not self.standalone:
             t0 = time.perf_counter()
