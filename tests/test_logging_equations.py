@@ -227,6 +227,13 @@ def test_equations_of_the_other_protocols():
     assert "PoissonGroup dend_sources" in text and "connect: i='k for k in sample(N_pre, p=0.2)'" in text
     text = equations.protocol_model(transfer, transfer.Params.quick())
     assert "NeuronGroup pyramidal: 300 neurons" in text
+    def describe_all_and_drop():
+        import gc
+
+        for m in (transfer, deep_credit, single_phase, plasticity):
+            equations.protocol_model(m, m.Params.quick())
+        gc.collect()
+    assert _warnings_of(describe_all_and_drop) == []     # e.g. no "unused object" when they are deleted
     with pytest.raises(SystemExit, match="numpy"):
         cli.main(["equations", "teacher_regression"])
     with pytest.raises(ValueError, match="numpy"):
