@@ -5,11 +5,15 @@ al. 2022 (BurstCCN) and Naud & Sprekeler 2018. See ``burstsim.protocols`` for th
 """
 
 import importlib
+import logging
 
 __version__ = "0.1.0"
 
 _LAZY = {"backend": ("burstsim.backends", "backend"), "Result": ("burstsim.results", "Result")}
 _SUBMODULES = ("analysis", "backends", "data", "figures", "models", "protocols", "rate", "results")
+
+# messages go through logging (burstsim.logs); the library itself only silences "no handler" output
+logging.getLogger("burstsim").addHandler(logging.NullHandler())
 
 __all__ = ["backend", "Result", "__version__", *_SUBMODULES]
 

@@ -209,7 +209,7 @@ def network_analysis(a: dict) -> dict:
     t, dw, excess = weight_rate_and_bp_excess(a)
     starts = a["net_segment_starts_s"]
     plastic = t > starts[0]
-    r = float(np.corrcoef(dw.mean(axis=0)[plastic], np.nanmean(excess, axis=0)[plastic])[0, 1])
+    r = float(np.corrcoef(dw.mean(axis=0)[plastic], np.nanmean(excess[:, plastic], axis=0))[0, 1])
     samples, w = a["net_sample_t_s"], a["net_w_mean"].mean(axis=0)
     ends = np.append(starts[1:], starts[-1] + (starts[1] - starts[0]))
     drift = np.array([np.interp(e, samples, w) - np.interp(s, samples, w) for s, e in zip(starts, ends)])

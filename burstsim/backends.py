@@ -163,6 +163,11 @@ class Simulator:
 
         Returns ``{"build_wall_s", "sim_wall_s"}``; for standalone devices this is the moment the
         code is generated, compiled and executed."""
+        # --- burstsim.equations hook (issue 14, Build 8): keep first in Simulator.run --------------
+        # raises equations.Captured(net) under `burstsim equations`; else describes net for Result.model
+        from burstsim import equations
+        equations.seen(net)
+        # --- end of hook ---------------------------------------------------------------------------
         if not self.standalone:
             t0 = time.perf_counter()
             net.run(duration, report=report)

@@ -5,10 +5,13 @@
     burstsim run transfer --backend cpp --out DIR  run, save the Result, draw its figure, print the summary
     burstsim figure transfer --from DIR            redraw the figure from a saved Result (no re-run)
     burstsim run transfer --from DIR --seed 3      re-run a saved result's parameters, with changes
+    burstsim equations multiplexing                the model as Brian2 runs it (built, never run)
 
 ``--set name=value`` overrides a parameter; values are numbers, words, tuples/lists and unit
 expressions such as ``--set duration=5*second`` or ``--set "currents=[0, 50]*pA"`` (read by a small
 parser, :func:`burstsim.params.parse_value`; nothing is evaluated).
+``-v`` / ``-q`` (anywhere on the line) show more (debug) or fewer (warnings only, no progress) messages
+on stderr; results and summaries go to stdout.
 """
 
 from __future__ import annotations
@@ -17,12 +20,16 @@ import argparse
 import dataclasses
 import importlib
 import json
+import logging
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from burstsim import logs
 from burstsim.protocols import PROTOCOLS
+
+log = logging.getLogger(__name__)
 
 
 def _protocol(name: str):
@@ -164,8 +171,9 @@ def cmd_run(args) -> int:
         check_backend(args.backend, args.threads)
     except (ValueError, RuntimeError) as err:
         raise SystemExit(f"error: {err}") from None
-    print(f"burstsim: running {args.protocol} on {args.backend} ...", file=sys.stderr, flush=True)
-    result = module.run(params, backend=args.backend, threads=args.threads)
+    log.info("burstsim: running %s on %s ...", args.protocol, args.backend)
+    quiet = {"report": None} if getattr(args, "verbosity", 0) < 0 else {}   # -q: no Brian2 progress either
+    result = module.run(params, backend=args.backend, threads=args.threads, **quiet)
     path = result.save(out)
     if not args.no_figure:
         fig_module = importlib.import_module(f"burstsim.figures.{args.protocol}")
@@ -197,15 +205,14 @@ def cmd_train(args) -> int:
         dataset = data.load(args.data)
     except (ValueError, FileNotFoundError) as err:
         raise SystemExit(f"error: {err}") from None
-    print(f"burstsim: training {cfg.label} on {dataset.name} ({len(dataset.x_train)} training, "
-          f"{len(dataset.x_test)} held-out images), checkpoints in {out}", file=sys.stderr, flush=True)
+    log.info("burstsim: training %s on %s (%d training, %d held-out images), checkpoints in %s", cfg.label,
+             dataset.name, len(dataset.x_train), len(dataset.x_test), out)
     try:
         result = train(cfg, dataset, out, resume=not args.restart)
     except ValueError as err:
         raise SystemExit(f"error: {err}") from None
     except KeyboardInterrupt:
-        print(f"\ninterrupted: the last finished epoch is saved in {out}; run the same command to resume",
-              file=sys.stderr)
+        log.warning("\ninterrupted: the last finished epoch is saved in %s; run the same command to resume", out)
         return 130
     path = result.save(out)
     if not args.no_figure:
@@ -233,6 +240,19 @@ def cmd_figure(args) -> int:
     target = Path(args.output or Path(args.source[0]) / f"{args.protocol}.png")
     fig.savefig(target, dpi=120)
     print(f"figure: {target}")
+    return 0
+
+
+def cmd_equations(args) -> int:
+    """``burstsim equations``: the first network of a protocol, built on the runtime device without
+    connecting or running it, as text."""
+    from burstsim import equations
+
+    module = _protocol(args.protocol)
+    params = make_params(module, args)
+    if not equations.is_brian2_protocol(module):
+        raise SystemExit(f"error: {args.protocol!r} is a numpy rate model; it has no Brian2 network to show")
+    print(equations.protocol_model(module, params), end="")
     return 0
 
 
@@ -268,8 +288,27 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-figure", action="store_true", help="do not draw the figure")
 
 
+def add_verbosity(p: argparse.ArgumentParser, sub: bool = False) -> None:
+    """``-v``/``-q``, counted into ``verbosity`` (before or after the subcommand: the subcommand's
+    copies default to nothing, so that they do not undo the main parser's)."""
+    default = argparse.SUPPRESS if sub else 0
+    p.add_argument("-v", "--verbose", dest="verbosity", action="count", default=default,
+                   help="more messages on stderr (debug)")
+    p.add_argument("-q", "--quiet", dest="verbosity", action=_Decrement, default=default,
+                   help="warnings and errors only, no progress bars")
+
+
+class _Decrement(argparse.Action):
+    def __init__(self, option_strings, dest, default=None, **kw):
+        super().__init__(option_strings, dest, nargs=0, default=default, **kw)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, getattr(namespace, self.dest, 0) - 1)
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="burstsim", description=__doc__.split("\n\n")[0])
+    add_verbosity(ap)
     sub = ap.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list protocols").set_defaults(func=cmd_list)
     pp = sub.add_parser("params", help="parameter table of a protocol")
@@ -311,21 +350,33 @@ def parser() -> argparse.ArgumentParser:
                     help="directory written by 'burstsim run' (for 'train': one or more, drawn together)")
     pf.add_argument("--output", default=None, help="PNG path (default: <from>/<protocol>.png)")
     pf.set_defaults(func=cmd_figure)
+    pe = sub.add_parser("equations", help="the model of a protocol as Brian2 runs it (built, never run)")
+    pe.add_argument("protocol")
+    pe.add_argument("--quick", action="store_true", help="the protocol's quick variant")
+    pe.add_argument("--variant", default=None, help="a named set of parameter changes")
+    pe.add_argument("--seed", type=int, default=None, help="random seed")
+    pe.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a parameter (Brian2 units)")
+    pe.set_defaults(func=cmd_equations)
+    for p in sub.choices.values():
+        add_verbosity(p, sub=True)
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return args.func(args)
+    with logs.cli_logging(getattr(args, "verbosity", 0)):
+        return args.func(args)
 
 
 def protocol_main(name: str, argv: list[str] | None = None) -> int:
     """Entry point of ``python -m burstsim.protocols.<name>``: the same options as ``burstsim run``."""
     ap = argparse.ArgumentParser(prog=f"python -m burstsim.protocols.{name}")
     add_run_arguments(ap)
+    add_verbosity(ap)
     args = ap.parse_args(argv)
     args.protocol = name
-    return cmd_run(args)
+    with logs.cli_logging(args.verbosity):
+        return cmd_run(args)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ import dataclasses
 import numpy as np
 from brian2 import Hz, NeuronGroup, Synapses, TimedArray, linked_var, ms, pA, second
 
+from burstsim.equations import connect as connect_synapses
 from burstsim.models import detection, inputs, plasticity, pyramidal, readouts
 from burstsim.params import Params, param
 
@@ -158,6 +159,13 @@ class BuiltBurstCCN:
         return out
 
 
+def all_to_all(n_pre: int, n_post: int) -> dict:
+    """Every (pre, post) pair as explicit indices, in the order of Brian2's ``connect()``: the number
+    of synapses is then known on standalone devices too, so that a monitor can record all of them
+    (``record=True``) and Brian2 can check its indices."""
+    return {"i": np.repeat(np.arange(n_pre), n_post), "j": np.tile(np.arange(n_post), n_pre)}
+
+
 def _link(group, readout, pairs: dict, index: np.ndarray) -> None:
     for mine, theirs in pairs.items():
         setattr(group, mine, linked_var(readout, theirs, index=index))
@@ -178,7 +186,7 @@ def _sst_cells(p: BurstCCNParams, l: int, readout, n_units: int) -> list:
     sst.ensemble = unit
     _link(sst, readout, {"fbE": "fb_event_prev"}, unit)
     count = Synapses(sst, readout, on_pre="n_sst_post += 1", name=f"layer{l}_sst_count")
-    count.connect(i=np.arange(len(unit)), j=unit)
+    connect_synapses(count, i=np.arange(len(unit)), j=unit)
     return [sst, count]
 
 
@@ -238,7 +246,8 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
         rule = plasticity.PlasticityParams(eta=p.dw_burst[l - 1], reference="fixed", p_b=p.p_b,
                                            w_min=0.0, w_max=p.w_max, tau_avg=p.tau_avg)
         S = plasticity.plastic_synapses(pre, post, rule, target_var=None, schedule=schedules.get(l),
-                                        name=f"w{l}", connect={}, trace=trace, summed=summed,
+                                        name=f"w{l}", connect=all_to_all(len(pre), len(post)), trace=trace,
+                                        summed=summed,
                                         on_post_extra={"event": "fb_event_pre += weight",
                                                        "burst": "fb_burst_pre += weight"} if tied else None)
         S.namespace.update({"I_in": p.I_in, "g_ff": p.g_ff, "r_ref": p.r_ref, "tau_avg": p.tau_avg,
@@ -251,7 +260,7 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
             F = Synapses(pre, post, "y : 1 (constant)", on_post={"e": "fb_event_pre += y", "b": "fb_burst_pre += y"},
                          on_event={"e": "event", "b": "burst"}, name=f"y{l}",
                          namespace={"w0": p.w_init[l - 1], "w_sd": p.w_init_sd})
-            F.connect()
+            connect_synapses(F)
             F.y = "w0 + w_sd*randn()"
             feedback[l] = F
             objects.append(F)

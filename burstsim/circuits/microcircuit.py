@@ -18,6 +18,7 @@ import dataclasses
 import numpy as np
 from brian2 import Hz, Network, Synapses, TimedArray, mV, ms, pA, second
 
+from burstsim.equations import connect as connect_synapses
 from burstsim.models import detection as det
 from burstsim.models import inputs, interneurons, pyramidal, stp
 from burstsim.params import Params, param
@@ -181,7 +182,7 @@ def build(circuit: Circuit, duration, dt, detection: det.Detection | None = None
         connect = {"condition": condition, "p": pw.p} if condition else {"p": pw.p}
         if pw.stp is None:
             S = Synapses(src, tgt, "weight : 1", on_pre=f"{pw.target_var}_post += weight", delay=pw.delay, name=name)
-            S.connect(**connect)
+            connect_synapses(S, **connect)
         else:
             preset = stp.get_preset(pw.stp)
             preset = preset if pw.stp_u0 is None else preset.replace(u0=pw.stp_u0)

@@ -15,6 +15,7 @@ import numpy as np
 from brian2 import Hz, NeuronGroup, Synapses, pA, second
 from scipy.special import gammaln
 
+from burstsim.equations import connect as connect_synapses
 from burstsim.params import Params, param
 
 SRC = "Payeur et al. 2021"
@@ -76,7 +77,7 @@ def poisson_background(group, bg: PoissonBackground = SHARED_POOL) -> list:
         setattr(gen, f"next_{var}", gaps[var])
     syn = Synapses(gen, group, on_pre={f"arrive_{var}": f"{var}_post += {w!r}*count_{var}_pre" for var, _, w in spec},
                    on_event={f"arrive_{var}": f"arrive_{var}" for var in gaps}, name=f"{group.name}_background_in")
-    syn.connect(j="i")
+    connect_synapses(syn, j="i")
     return [gen, syn]
 
 
@@ -146,5 +147,8 @@ def private_poisson_inputs(group, weights: dict, rate, dt, name: str | None = No
         return None
     if p > 1:
         raise ValueError(f"background rate {rate} is above 1/dt = {1 / dt}; use a smaller dt")
-    code = "\n".join(f"{var} += {w!r}*int(rand() < {p!r})" for var, w in weights.items())
+    # the rate is a named value of the group's namespace (``burstsim equations`` shows it); rate*dt is
+    # the same product as `p` above, so the draws are those of a literal p
+    group.namespace["background_rate"] = rate
+    code = "\n".join(f"{var} += {w!r}*int(rand() < background_rate*dt)" for var, w in weights.items())
     return group.run_regularly(code, when="synapses", name=name or f"{group.name}_background")

@@ -33,6 +33,7 @@ import dataclasses
 import numpy as np
 from brian2 import Hz, Synapses, TimedArray, ms, second
 
+from burstsim.equations import connect as connect_synapses
 from burstsim.models import detection as det
 from burstsim.params import Params, param
 
@@ -128,7 +129,7 @@ weight : 1
                  on_event={"post_e": "event", "post_b": "burst", **({"pre": "event"} if on_pre else {})},
                  namespace=ns, name=name)
     if connect is not None:
-        S.connect(**connect)
+        connect_synapses(S, **connect)
     return S
 
 

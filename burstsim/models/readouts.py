@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 from brian2 import NeuronGroup, Synapses
 
+from burstsim.equations import connect as connect_synapses
+
 READOUT_EQUATIONS = """
 E_total : 1      # sum of the members' event moving averages
 B_total : 1      # sum of the members' burst moving averages
@@ -58,6 +60,6 @@ def ensemble_readout(group: NeuronGroup, ensemble: np.ndarray, tau_avg, p_empty:
     link = Synapses(group, readout, "E_total_post = E_avg_pre : 1 (summed)\nB_total_post = B_avg_pre : 1 (summed)",
                     on_pre={"count_event": "n_event_post += 1", "count_burst": "n_burst_post += 1"},
                     on_event={"count_event": "event", "count_burst": "burst"}, name=f"{name}_sum")
-    link.connect(i=np.arange(len(group)), j=ensemble)
+    connect_synapses(link, i=np.arange(len(group)), j=ensemble)
     group.ensemble = ensemble
     return readout, link

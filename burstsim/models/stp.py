@@ -16,6 +16,7 @@ import dataclasses
 
 from brian2 import Synapses, ms, second
 
+from burstsim.equations import connect as connect_synapses
 from burstsim.params import Params, param
 
 SRC = "Payeur et al. 2021, sim_propagation.cpp set_Depressing/Facilitating_connection"
@@ -85,7 +86,7 @@ u += f*(1 - u)
     S = Synapses(source, target, model=model, on_pre=on_pre, on_event={"pre": on}, delay=delay,
                  namespace={"U": p.U, "tau_D": p.tau_D, "tau_F": p.tau_F, "f": p.f}, name=name)
     if connect is not None:
-        S.connect(**connect)
+        connect_synapses(S, **connect)
         initialise(S, p)
     return S
 

@@ -25,19 +25,21 @@ weights learn, and the loss must fall measurably less.
 from __future__ import annotations
 
 import dataclasses
-import sys
+import logging
 
 import numpy as np
 from brian2 import EventMonitor, Hz, Network, StateMonitor, TimedArray, defaultclock, ms, pA, second
 from brian2 import seed as brian_seed
 
-from burstsim import analysis, backends
+from burstsim import analysis, backends, equations
 from burstsim.analysis import backprop_steps, block_losses, cosine, update_pairs  # noqa: F401 (moved)
 from burstsim.circuits import burstccn
 from burstsim.params import param
+from burstsim.progress import progress
 from burstsim.results import Result, params_to_json, provenance
 
 NAME = "deep_credit"
+log = logging.getLogger(__name__)
 OURS = "burstsim"
 PHASES = analysis.CREDIT_PHASES       # ("lead", "pre", "learn", "post")
 CONDITIONS = analysis.CREDIT_CONDITIONS  # ("full", "frozen")
@@ -138,8 +140,7 @@ def run_seed(p: Params, seed: int, frozen: bool, backend: str, report: str | Non
         x, y, k, hidden = p.schedules(frozen)
         c = burstccn.build(p, p.dt, x, y, k, schedules=hidden)
         L = len(p.layers) - 1
-        weights = {l: StateMonitor(c.forward[l], "weight", dt=100 * ms, name=f"w{l}_trace",
-                                   record=np.arange(int(p.layers[l - 1]) * len(c.groups[l])))
+        weights = {l: StateMonitor(c.forward[l], "weight", dt=100 * ms, name=f"w{l}_trace", record=True)
                    for l in range(1, L + 1)}
         events = {(l, ev): EventMonitor(c.groups[l], ev, record=True, name=f"layer{l}_{ev}s")
                   for l in range(1, L + 1) for ev in ("event", "burst")}
@@ -177,16 +178,17 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
     p = params
     arrays, walls = {}, []
     conditions = CONDITIONS if p.control else CONDITIONS[:1]
-    for cond in conditions:
-        per_seed = []
-        for s in range(p.seeds):
-            print(f"deep_credit: {cond}, seed {p.seed + s} ({s + 1}/{p.seeds}) on {backend}", file=sys.stderr,
-                  flush=True)
+    runs = [(cond, s) for cond in conditions for s in range(p.seeds)]
+    per_seed = {cond: [] for cond in conditions}
+    with equations.recording() as model:
+        for cond, s in progress(runs, f"{NAME} on {backend}: conditions x seeds"):
+            log.debug("%s: %s, seed %d (%d/%d) on %s", NAME, cond, p.seed + s, s + 1, p.seeds, backend)
             out, wall = run_seed(p, p.seed + s, cond == "frozen", backend, report)
-            per_seed.append(out)
+            per_seed[cond].append(out)
             walls.append(wall)
-        for key in per_seed[0]:
-            arrays[f"{cond}_{key}"] = np.stack([o[key] for o in per_seed])
+    for cond in conditions:
+        for key in per_seed[cond][0]:
+            arrays[f"{cond}_{key}"] = np.stack([o[key] for o in per_seed[cond]])
     blocks = p.blocks()
     arrays.update({"block_start_s": np.array([b[0] for b in blocks]), "block_end_s": np.array([b[1] for b in blocks]),
                    "block_pattern": np.array([b[2] for b in blocks]),
@@ -198,7 +200,8 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
                   "sim_wall_s_per_simulated_s": float(np.mean([w["sim_wall_s"] for w in walls]) /
                                                       float(p.duration() / second))}
     result = Result(protocol=NAME, params=params_to_json(p), arrays=arrays, summary={}, seed=p.seed,
-                    backend=backend, wall_times=wall_times, provenance=provenance(backend, threads))
+                    backend=backend, wall_times=wall_times, provenance=provenance(backend, threads),
+                    model=model.text)
     result.summary = summary(result)
     return result
 

@@ -23,21 +23,23 @@ fires at exactly its nominal 500 Hz (each neuron spikes in a step with probabili
 from __future__ import annotations
 
 import dataclasses
-import sys
+import logging
 
 import numpy as np
 from brian2 import EventMonitor, Hz, SpikeMonitor, defaultclock, ms, pA, second, seed as brian_seed
 
-from burstsim import analysis, backends, circuits
+from burstsim import analysis, backends, circuits, equations
 from burstsim.analysis import analysis_window, seed_mean  # noqa: F401 (moved)
 from burstsim.models import detection, stp
 from burstsim.params import Params as ParamsBase
 from burstsim.params import param
+from burstsim.progress import progress
 from burstsim.results import Result, params_to_json, provenance
 
 NAME = "multiplexing"
 SRC = "Payeur et al. 2021 Fig. 3, sim_propagation.cpp / run_propagation.sh"
 RASTER_NEURONS = 25
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,11 +192,12 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
                          "and Brian2 2.10 marks them untested; use threads=1 or leave threads unset")
     p = params
     per_seed, walls = [], []
-    for k in range(p.seeds):
-        print(f"multiplexing: seed {p.seed + k} ({k + 1}/{p.seeds}) on {backend}", file=sys.stderr, flush=True)
-        out, wall = run_seed(p, p.seed + k, backend, threads, report)
-        per_seed.append(out)
-        walls.append(wall)
+    with equations.recording() as model:
+        for k in progress(range(p.seeds), f"{NAME} on {backend}: seeds"):
+            log.debug("%s: seed %d (%d/%d) on %s", NAME, p.seed + k, k + 1, p.seeds, backend)
+            out, wall = run_seed(p, p.seed + k, backend, threads, report)
+            per_seed.append(out)
+            walls.append(wall)
     arrays = {"bin_t_s": per_seed[0]["bin_t_s"], "seeds": np.arange(p.seed, p.seed + p.seeds)}
     for key in per_seed[0]:
         if key.endswith(("_hz", "_bp")):
@@ -211,7 +214,8 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
                   "sim_wall_s_per_seed": float(np.mean([w["sim_wall_s"] for w in walls])),
                   "build_wall_s_first_seed": float(walls[0]["build_wall_s"])}
     result = Result(protocol=NAME, params=params_to_json(p), arrays=arrays, summary={}, seed=p.seed,
-                    backend=backend, wall_times=wall_times, provenance=provenance(backend, threads))
+                    backend=backend, wall_times=wall_times, provenance=provenance(backend, threads),
+                    model=model.text)
     result.summary = summary(result)
     return result
 

@@ -24,6 +24,7 @@ of (a)-(c) are drawn in numpy and played into neurons that carry the online even
 from __future__ import annotations
 
 import dataclasses
+import logging
 import sys
 import warnings
 
@@ -31,12 +32,14 @@ import numpy as np
 from brian2 import (EventMonitor, Hz, Network, NeuronGroup, PoissonGroup, SpikeGeneratorGroup, StateMonitor, Synapses,
                     defaultclock, mV, ms, pA, second, seed as brian_seed)
 
-from burstsim import analysis, backends
+from burstsim import analysis, backends, equations, logs
 from burstsim.analysis import network_analysis, weight_rate_and_bp_excess, zero_crossing  # noqa: F401 (moved)
+from burstsim.equations import connect as connect_synapses
 from burstsim.models import detection as det
 from burstsim.models import inputs, plasticity, pyramidal
 from burstsim.params import Params as ParamsBase
 from burstsim.params import param
+from burstsim.progress import progress
 from burstsim.results import Result, params_to_json, provenance
 
 NAME = "plasticity"
@@ -44,6 +47,7 @@ PY = "Payeur et al. 2021 Fig. 2B-D, analysis/plasticity-protocol (plot_all_adapt
 NET = "Payeur et al. 2021 Fig. 2E-G, sim_plasticity_rule.cpp / run_plasticity_rule.sh"
 PARTS = ("periodic", "poisson", "burst_poisson", "network")
 UNBOUNDED = 1e6  # the Python reference does not clip weights
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -209,7 +213,7 @@ def _played_group(trains: list, detection: det.Detection, dt, name: str):
                     events=detection.events("fire > 0.5"), namespace=detection.namespace(), name=name)
     det.attach(g, detection)
     relay = Synapses(gen, g, on_pre="fire_post = 1", name=f"{name}_relay")
-    relay.connect(j="i")
+    connect_synapses(relay, j="i")
     return [gen, g, relay], g
 
 
@@ -225,7 +229,7 @@ def _pairing_run(pre_trains, post_trains, er0, pbar0, duration_s, dt, p: Params,
         post.E_avg = np.asarray(er0) * float(rule.tau_avg / second)
         post.B_avg = np.asarray(pbar0) * np.asarray(er0) * float(rule.tau_avg / second)
         S = plasticity.plastic_synapses(pre, post, rule, target_var=None, name="plastic")
-        S.connect(j="i")
+        connect_synapses(S, j="i")
         S.weight = 0
         wall = sim.run(Network(*pre_objs, *post_objs, S), duration_s * second, report=report)
         final = np.array(S.weight[:])
@@ -317,14 +321,18 @@ def network_replica(p: Params, seed: int, backend: str, report=None, slot: int =
         sources = PoissonGroup(p.n_dend_sources, p.dend_rate, name="dend_sources")
         dend = Synapses(sources, post, on_pre="ge_d_post += d0*d_schedule(t)", delay=p.dend_delay,
                         namespace={"d0": p.d0, "d_schedule": d_sched}, name="dend_input")
-        dend.connect(p=p.p_dend)
+        connect_synapses(dend, p=p.p_dend)
         S = plasticity.plastic_synapses(pre, post, rule, "ge_s", schedule=plastic_sched, name="plastic",
                                         connect={"i": f"k for k in sample(N_pre, p={p.p_plastic!r})"})
         S.weight = p.w0
         mons = {f"{g.name}_{ev}": EventMonitor(g, ev, record=True, name=f"{g.name}_{ev}s")
                 for g in (pre, post) for ev in ("event", "burst")}
         avg = StateMonitor(post, ["E_avg", "B_avg"], record=True, dt=p.bin, name="post_averages")
-        wmon = StateMonitor(S, "weight", record=np.arange(n_rec), dt=p.bin, name="weights")
+        # the number of random synapses is known only when the binary runs (n_rec is below it), so
+        # Brian2 cannot check the indices on a standalone device; it says so, and that is expected
+        with logs.quiet_brian2("brian2.monitors.statemonitor.cannot_check_statemonitor_indices"):
+            wmon = StateMonitor(S, "weight", record=False if equations.capturing() else np.arange(n_rec), dt=p.bin,
+                                name="weights")
         net = Network(pre, post, sources, dend, S, *background, *mons.values(), avg, wmon)
         wall = sim.run(net, T, report=report)
         times = {k: np.array(m.t[:] / second) for k, m in mons.items()}
@@ -333,8 +341,12 @@ def network_replica(p: Params, seed: int, backend: str, report=None, slot: int =
         sample_t = np.array(avg.t[:] / second)
     bin_s, T_s = float(p.bin / second), float(T / second)
     out = {"sample_t_s": sample_t, "w_mean": weights.mean(axis=0), "w_samples": weights[:100]}
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["post_pbar"] = np.nanmean(np.where(E > 0, B / E, np.nan), axis=0)
+    # mean B/E over the neurons with E > 0 (nanmean's sum and count, without its warning for the
+    # first sample, where no neuron has an event yet)
+    valid = E > 0
+    n_valid = valid.sum(axis=0)
+    ratio_sum = np.where(valid, B / np.where(valid, E, 1.0), 0.0).sum(axis=0)
+    out["post_pbar"] = np.where(n_valid > 0, ratio_sum / np.maximum(n_valid, 1), np.nan)
     for g, n in (("pre", p.n_pre), ("post", p.n_post)):
         t, er, br, bp = analysis.binned_rates(times[f"{g}_event"], times[f"{g}_burst"], n, 0.0, T_s, bin_s)
         out.update({"bin_t_s": t, f"{g}_er_hz": er, f"{g}_bp": bp})
@@ -354,8 +366,7 @@ def _replica_in_worker(job: tuple) -> tuple[dict, dict]:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
                 continue
-            print(f"plasticity: network replica {k + 1}/{p.replicas} on {backend} (worker slot {slot})",
-                  file=sys.stderr, flush=True)
+            log.debug("%s: network replica %d/%d on %s (worker slot %d)", NAME, k + 1, p.replicas, backend, slot)
             return network_replica(p, seed, backend, None, slot)
     raise RuntimeError("no free build slot: more replicas ran at once than workers")
 
@@ -373,11 +384,12 @@ def network(p: Params, backend: str, report=None) -> tuple[dict, dict]:
         # fork: scripts that call run() need no __main__ guard; each child sets up its own device
         ctx = multiprocessing.get_context("fork")
         with concurrent.futures.ProcessPoolExecutor(max_workers=p.workers, mp_context=ctx) as pool:
-            done = list(pool.map(_replica_in_worker, jobs))
+            done = list(progress(pool.map(_replica_in_worker, jobs), f"{NAME} network on {backend}: replicas",
+                                 total=len(jobs)))
     else:
         done = []
-        for job in jobs:
-            print(f"plasticity: network replica {job[3] + 1}/{p.replicas} on {backend}", file=sys.stderr, flush=True)
+        for job in progress(jobs, f"{NAME} network on {backend}: replicas"):
+            log.debug("%s: network replica %d/%d on %s", NAME, job[3] + 1, p.replicas, backend)
             done.append(network_replica(p, job[1], backend, report))
     rows, walls = [d[0] for d in done], [d[1] for d in done]
     arrays = {"net_bin_t_s": rows[0]["bin_t_s"], "net_sample_t_s": rows[0]["sample_t_s"],
@@ -398,17 +410,20 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
     backends.check_backend(backend, threads)
     arrays, walls = {}, {}
     parts = {"periodic": periodic, "poisson": poisson, "burst_poisson": burst_poisson, "network": network}
-    for name in params.parts:
-        print(f"plasticity: {name} on {backend}", file=sys.stderr, flush=True)
-        a, w = parts[name](params, backend, report)
-        arrays.update(a)
-        walls[f"{name}_build_wall_s"], walls[f"{name}_sim_wall_s"] = w["build_wall_s"], w["sim_wall_s"]
-        if "elapsed_s" in w:
-            walls[f"{name}_elapsed_s"] = w["elapsed_s"]
+    with equations.recording() as model:
+        for name in params.parts:
+            log.info("%s: %s on %s", NAME, name, backend)
+            a, w = parts[name](params, backend, report)
+            arrays.update(a)
+            walls[f"{name}_build_wall_s"], walls[f"{name}_sim_wall_s"] = w["build_wall_s"], w["sim_wall_s"]
+            if "elapsed_s" in w:
+                walls[f"{name}_elapsed_s"] = w["elapsed_s"]
+    # replicas in worker processes describe nothing here: build the first one again, unconnected
+    text = model.text or equations.protocol_model(sys.modules[__name__], params)
     walls["build_wall_s"] = sum(v for k, v in walls.items() if k.endswith("_build_wall_s"))
     walls["sim_wall_s"] = sum(v for k, v in walls.items() if k.endswith("_sim_wall_s"))
     result = Result(protocol=NAME, params=params_to_json(params), arrays=arrays, summary={}, seed=params.seed,
-                    backend=backend, wall_times=walls, provenance=provenance(backend, threads))
+                    backend=backend, wall_times=walls, provenance=provenance(backend, threads), model=text)
     result.summary = summary(result)
     return result
 

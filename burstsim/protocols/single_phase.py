@@ -26,21 +26,23 @@ circuit is ``circuits.burstccn`` with one unit per layer (:func:`circuit`).
 from __future__ import annotations
 
 import dataclasses
-import sys
+import logging
 
 import numpy as np
 from brian2 import EventMonitor, Hz, Network, StateMonitor, TimedArray, defaultclock, ms, pA, second
 from brian2 import seed as brian_seed
 
-from burstsim import analysis, backends, results
+from burstsim import analysis, backends, equations, results
 from burstsim.analysis import window_metrics  # noqa: F401 (moved)
 from burstsim.circuits import burstccn
 from burstsim.models import inputs
 from burstsim.params import Params as ParamsBase
 from burstsim.params import param
+from burstsim.progress import progress
 from burstsim.results import Result, params_to_json
 
 NAME = "single_phase"
+log = logging.getLogger(__name__)
 # Parameter changes by name (``burstsim run single_phase --variant fine``, ``Params.from_variant("fine")``;
 # the Result records the name in the ``variant`` parameter).
 # "fine": dt = 0.1 ms. At the finer step the published currents make both ensembles burstier
@@ -166,7 +168,7 @@ def run_seed(p: Params, seed: int, backend: str, report: str | None = "text",
             "p2_rates": StateMonitor(r2, ["E_total", "B_total"], record=True, name="p2_rates", **every),
             "p1_state": StateMonitor(p1, ["Vd", "I_Y", "I_Q"], record=True, name="p1_state", **every),
             "p2_state": StateMonitor(p2, ["Vd"], record=True, name="p2_state", **every),
-            "w1": StateMonitor(w1, "weight", record=np.arange(p.n), name="w1_trace", **every),
+            "w1": StateMonitor(w1, "weight", record=True, name="w1_trace", **every),
         }
         events = {f"{k}_{ev}": EventMonitor(g, ev, record=True, name=f"{k}_{ev}s")
                   for k, g in (("p1", p1), ("p2", p2)) for ev in ("event", "burst")}
@@ -201,11 +203,12 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
         raise ValueError(f"threads={threads}: a 200-neuron circuit gains nothing from OpenMP threads; leave threads unset")
     p = params
     per_seed, walls = [], []
-    for k in range(p.seeds):
-        print(f"single_phase: seed {p.seed + k} ({k + 1}/{p.seeds}) on {backend}", file=sys.stderr, flush=True)
-        out, wall = run_seed(p, p.seed + k, backend, report)
-        per_seed.append(out)
-        walls.append(wall)
+    with equations.recording() as model:
+        for k in progress(range(p.seeds), f"{NAME} on {backend}: seeds"):
+            log.debug("%s: seed %d (%d/%d) on %s", NAME, p.seed + k, k + 1, p.seeds, backend)
+            out, wall = run_seed(p, p.seed + k, backend, report)
+            per_seed.append(out)
+            walls.append(wall)
     arrays = {"t_s": per_seed[0]["t_s"], "seeds": np.arange(p.seed, p.seed + p.seeds)}
     for key, value in per_seed[0].items():
         if key == "t_s":
@@ -216,7 +219,8 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
                   "sim_wall_s_per_seed": float(np.mean([w["sim_wall_s"] for w in walls])),
                   "sim_wall_s_per_simulated_s": float(np.mean([w["sim_wall_s"] for w in walls]) / float(p.duration / second))}
     result = Result(protocol=NAME, params=params_to_json(p), arrays=arrays, summary={}, seed=p.seed,
-                    backend=backend, wall_times=wall_times, provenance=results.provenance(backend, threads))
+                    backend=backend, wall_times=wall_times, provenance=results.provenance(backend, threads),
+                    model=model.text)
     result.summary = summary(result)
     return result
 

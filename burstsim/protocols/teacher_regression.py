@@ -27,7 +27,7 @@ reproduced).
 from __future__ import annotations
 
 import dataclasses
-import sys
+import logging
 import time
 
 import numpy as np
@@ -40,6 +40,7 @@ from burstsim.results import Result, params_to_json, provenance
 NAME = "teacher_regression"
 SRC = "Greedy et al. 2022 (J continuous_burstccn/train_continuous.py), spec burstccn.md s3.2"
 PHASES = ("pre", "teach", "post")
+log = logging.getLogger(__name__)
 TRACE_WINDOW_S = 10.0      # length of the recorded output/target traces
 MAX_OMEGA = 2 * np.pi / 40  # rad/step: input periods of at least 40 steps
 
@@ -124,7 +125,8 @@ def run(params: Params = Params(), backend: str = "numpy", threads: int | None =
     """Teacher, then student in prediction, teaching and prediction mode; block losses and traces.
 
     `backend` and `threads` are accepted for command-line compatibility and ignored (numpy only).
-    Progress over the teaching loop is printed to stderr every 10 %; ``report=None`` or
+    Progress over the teaching loop is logged (INFO, ``burstsim.protocols.teacher_regression``) every
+    10 %; ``report=None`` or
     ``progress=False`` keeps it quiet.
     """
     from burstsim.backends import BACKENDS
@@ -142,8 +144,8 @@ def run(params: Params = Params(), backend: str = "numpy", threads: int | None =
     out, target, p_out = (np.zeros((n, n_out)) for _ in range(3))
 
     def say(done):
-        print(f"{NAME}: teaching {100 * done / teach:3.0f} % ({done}/{teach} steps, "
-              f"{time.perf_counter() - t0:.1f} s)", file=sys.stderr, flush=True)
+        log.info("%s: teaching %3.0f %% (%d/%d steps, %.1f s)", NAME, 100 * done / teach, done, teach,
+                 time.perf_counter() - t0)
 
     t0 = time.perf_counter()
     _advance(teacher, student, x, 0, pre, False, out, target, p_out)

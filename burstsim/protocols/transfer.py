@@ -19,7 +19,7 @@ import numpy as np
 from brian2 import (EventMonitor, Network, SpikeMonitor, StateMonitor, defaultclock, mV, ms, pA,
                     second, seed as brian_seed)
 
-from burstsim import analysis, backends
+from burstsim import analysis, backends, equations
 from burstsim.models import detection, inputs, pyramidal, readouts
 from burstsim.params import Params as ParamsBase
 from burstsim.params import param
@@ -115,7 +115,8 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
     """Simulate every current level in one network and measure event rate and burst probability."""
     backends.check_backend(backend, threads)
     p = params
-    with backends.backend(backend, directory=directory, threads=threads, key=build_key(p)) as sim:
+    with (equations.recording() as model,
+          backends.backend(backend, directory=directory, threads=threads, key=build_key(p)) as sim):
         net, mon = build_network(p)
         wall = sim.run(net, p.burn_in + p.duration, report=report)
         spikes, events, bursts, traces = (mon[k] for k in ("spikes", "events", "bursts", "traces"))
@@ -134,7 +135,8 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
         }
     arrays.update(_rates(arrays, p))
     result = Result(protocol=NAME, params=params_to_json(p), arrays=arrays, summary={}, seed=p.seed,
-                    backend=backend, wall_times=wall, provenance=provenance(backend, threads))
+                    backend=backend, wall_times=wall, provenance=provenance(backend, threads),
+                    model=model.text)
     result.summary = summary(result)
     return result
 

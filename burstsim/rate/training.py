@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,10 +23,13 @@ from pathlib import Path
 import numpy as np
 
 from burstsim.data import Dataset, one_hot
+from burstsim.progress import enabled as show_bars
 from burstsim.rate import MODELS
 from burstsim.rate.alignment import layer_angles
 from burstsim.rate.network import RateNetwork, check_choice
 from burstsim.rate.optim import SGD
+
+log = logging.getLogger(__name__)
 
 FEEDBACK = ("tied", "symmetric_init", "random", "kp", "apic")
 """``tied``: feedback = the forward weights (backprop-like); ``symmetric_init``: equal at the start
@@ -225,7 +230,7 @@ def train(cfg: TrainConfig, data: Dataset, out=None, *, resume: bool = True, pro
     if ckpt is not None and resume and ckpt.exists():
         history = load_checkpoint(ckpt, cfg, data.name, model, opt)
         if progress:
-            print(f"burstsim: resuming {cfg.label} after epoch {int(history.rows['epoch'][-1])} from {ckpt}", flush=True)
+            log.info("burstsim: resuming %s after epoch %d from %s", cfg.label, int(history.rows["epoch"][-1]), ckpt)
     x, labels = data.x_train, data.y_train
     targets = one_hot(labels, n_out)
     x_align, t_align = x[:cfg.align_samples], targets[:cfg.align_samples]
@@ -248,7 +253,7 @@ def train(cfg: TrainConfig, data: Dataset, out=None, *, resume: bool = True, pro
         order = np.random.default_rng([cfg.seed, epoch]).permutation(len(x))
         losses = np.empty(n_batches)
         bar = tqdm(range(n_batches), desc=f"{cfg.label}: epoch {epoch}/{cfg.epochs}", unit="batch",
-                   disable=not progress, leave=False, mininterval=0.5)
+                   disable=not (progress and show_bars()), leave=False, mininterval=0.5, file=sys.stderr)
         t0 = time.perf_counter()
         for k in bar:
             idx = order[k * cfg.batch_size:(k + 1) * cfg.batch_size]
@@ -261,9 +266,9 @@ def train(cfg: TrainConfig, data: Dataset, out=None, *, resume: bool = True, pro
         record(epoch, float(losses.mean()), wall)
         if progress:
             h = history.rows
-            print(f"{cfg.label}: epoch {epoch}/{cfg.epochs}  train loss {h['train_loss'][-1]:.4f}  "
-                  f"held-out error {h['test_error_pct'][-1]:.2f} %  hidden angle to backprop "
-                  f"{h['angle_hidden_deg'][-1]:.1f} deg  ({len(x) / wall:.0f} samples/s)", flush=True)
+            log.info("%s: epoch %d/%d  train loss %.4f  held-out error %.2f %%  hidden angle to backprop "
+                     "%.1f deg  (%.0f samples/s)", cfg.label, epoch, cfg.epochs, h["train_loss"][-1],
+                     h["test_error_pct"][-1], h["angle_hidden_deg"][-1], len(x) / wall)
     arrays = history.arrays()
     trained = arrays["epoch"] > 0
     wall_train = float(arrays["epoch_wall_s"][trained].sum())
