@@ -293,6 +293,7 @@ class Simulator:
             self.wall_times = {"build_wall_s": 0.0, "sim_wall_s": time.perf_counter() - t0}
             return self.wall_times
         net.run(duration, report=report)
+        _canonical_clock_order(device)
         t0 = time.perf_counter()
         self._build()
         build = time.perf_counter() - t0
@@ -339,6 +340,31 @@ class Simulator:
         device.run(directory=str(self.run_directory), results_directory="results", with_output=False,
                    run_args=run_args or {})
         return time.perf_counter() - t0
+
+
+def _canonical_clock_order(dev) -> None:
+    """Brian2 queues the start/end times of a network's clocks by iterating over a set, so main.cpp
+    lists them in an order that changes from process to process, and every run recompiles main.cpp.
+    These assignments touch different clocks and do not depend on each other: sort each run of them
+    by clock name (stable, so one clock's own assignments keep their order)."""
+    owner = {}
+    for clock in getattr(dev, "clocks", ()):
+        for var in ("t", "timestep", "dt"):
+            if var in clock.variables:
+                owner[dev.get_array_name(clock.variables[var])] = clock.name
+    q = dev.main_queue
+
+    def is_clock_set(entry) -> bool:
+        return entry[0] == "set_by_single_value" and entry[1][0] in owner
+
+    i = 0
+    while i < len(q):
+        j = i
+        while j < len(q) and is_clock_set(q[j]):
+            j += 1
+        if j - i > 1:
+            q[i:j] = sorted(q[i:j], key=lambda e: owner[e[1][0]])
+        i = max(j, i + 1)
 
 
 def _cpp_prefs() -> None:
