@@ -54,13 +54,13 @@ def cache_root() -> Path:
     return Path(os.environ.get("BURSTSIM_CACHE", Path.home() / ".cache" / "burstsim"))
 
 
-def build_directory(name: str, key: str, threads: int | None = None, compile_only: bool = False) -> Path:
+def build_directory(name: str, key: str, threads: int | None = None) -> Path:
     """The cached build directory of backend `name` for the model structure `key`: its name also
     carries what makes a binary machine-specific (:func:`machine_tag`) and the OpenMP threads."""
     tag = f"-{CPP_FLAGS_TAG}" if name == "cpp" else ""
     if name == "runtime":
         return cache_root() / f"{name}-{key}"
-    return cache_root() / f"{name}{tag}-{machine_tag(name, compile_only)}-t{int(threads or 0)}-{key}"
+    return cache_root() / f"{name}{tag}-{machine_tag(name)}-t{int(threads or 0)}-{key}"
 
 
 def _first_line(cmd: list[str], grep: str | None = None) -> str:
@@ -74,17 +74,14 @@ def _first_line(cmd: list[str], grep: str | None = None) -> str:
     return " ".join(lines[0].split()) if lines else ""
 
 
-def _cuda_compute_capability(compile_only: bool) -> str:
-    if compile_only and not gpu_available():
-        return "9.0"   # what _cuda_prefs compiles for without a GPU
-    exe = shutil.which("nvidia-smi")
-    if exe is None:
-        return "none"
-    return _first_line([exe, "--query-gpu=compute_cap", "--format=csv,noheader"]) or "unknown"
+def _cuda_compute_capability() -> str:
+    if not gpu_available():
+        return "9.0"   # what _cuda_prefs compiles for without a GPU (compile_only)
+    return _first_line([shutil.which("nvidia-smi"), "--query-gpu=compute_cap", "--format=csv,noheader"]) or "unknown"
 
 
 @functools.lru_cache(maxsize=None)
-def machine_facts(name: str, compile_only: bool = False) -> tuple:
+def machine_facts(name: str) -> tuple:
     """What makes a standalone binary specific to this machine (computed once per process): Brian2's
     version, the C++ compiler (``$CXX`` or ``g++``, what Brian2's makefile runs), its version and
     its ``-march=native`` target; for "cuda" also brian2cuda's and nvcc's versions and the GPU's
@@ -99,13 +96,13 @@ def machine_facts(name: str, compile_only: bool = False) -> tuple:
         nvcc = shutil.which("nvcc") or "nvcc"
         facts += [("brian2cuda", getattr(brian2cuda, "__version__", "?")),
                   ("nvcc", _first_line([nvcc, "--version"], grep="release")),
-                  ("compute_capability", _cuda_compute_capability(compile_only))]
+                  ("compute_capability", _cuda_compute_capability())]
     return tuple(facts)
 
 
-def machine_tag(name: str, compile_only: bool = False) -> str:
+def machine_tag(name: str) -> str:
     """A short hash of :func:`machine_facts`."""
-    return hashlib.sha1(repr(machine_facts(name, compile_only)).encode()).hexdigest()[:8]
+    return hashlib.sha1(repr(machine_facts(name)).encode()).hexdigest()[:8]
 
 
 def check_threads(name: str, threads: int | None) -> None:
@@ -606,8 +603,7 @@ def backend(name: str = "runtime", key: str = "default", threads: int | None = N
                     D._do_set_device(D.all_devices["runtime"], build_on_run=True)
                     sim = Simulator(name, None)
                 else:
-                    path = Path(directory) if directory is not None else build_directory(name, key, threads,
-                                                                                          compile_only)
+                    path = Path(directory) if directory is not None else build_directory(name, key, threads)
                     if name == "cpp":
                         _cpp_prefs()
                         prefs.devices.cpp_standalone.openmp_threads = int(threads or 0)
