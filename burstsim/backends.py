@@ -307,6 +307,9 @@ class Simulator:
             marker = path / BUILD_MARKER
             if not marker.exists() and path.exists() and any(path.iterdir()):
                 # a build cut off (killed, failed) or of unknown origin: never trusted
+                if not ((path / "code_objects").is_dir() or (path / "makefile").exists()):
+                    raise RuntimeError(f"build directory {path} is not empty and holds no Brian2 build; "
+                                       "burstsim will not delete it: choose an empty or new directory")
                 shutil.rmtree(path)
             path.mkdir(parents=True, exist_ok=True)
             marker.unlink(missing_ok=True)
@@ -334,8 +337,18 @@ class Simulator:
         t0 = time.perf_counter()
         # run_args arrays go to <project_dir>/static_arrays: point it at this run's private copy
         device.project_dir = str(self.run_directory)
-        device.run(directory=str(self.run_directory), results_directory="results", with_output=False,
-                   run_args=run_args or {})
+        env = dict(os.environ)
+        try:
+            device.run(directory=str(self.run_directory), results_directory="results", with_output=False,
+                       run_args=run_args or {})
+        finally:
+            # Brian2 sets its run environment variables (LD_BIND_NOW, ...) in os.environ for good
+            for k in set(os.environ) | set(env):
+                if os.environ.get(k) != env.get(k):
+                    if k in env:
+                        os.environ[k] = env[k]
+                    else:
+                        del os.environ[k]
         return time.perf_counter() - t0
 
 
