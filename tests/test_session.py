@@ -112,6 +112,12 @@ def test_a_run_leaves_the_user_session_unchanged(tmp_path, monkeypatch):
         net.run(20 * ms)
         assert int(spikes.num_spikes) == ref_count > 0
         assert np.allclose(g.v[:], ref_v, rtol=0, atol=1e-12)
+        # Brian2's magic run() finds the user's objects and none of burstsim's
+        from brian2 import magic_network, run as magic_run
+
+        magic_run(1 * ms)
+        names = {o.name for o in magic_network.objects}
+        assert g.name in names and not names & {"spikes", "events", "bursts", "pyramidal"}
     finally:
         prefs.codegen.target = saved_target
         BrianLogger.console_handler.setLevel(saved_level)
