@@ -3,26 +3,38 @@ OpenMP threads) or "cuda" (brian2cuda on an NVIDIA GPU).
 
 One context manager selects the device; :meth:`Simulator.run` runs a network for a duration and
 returns the build and simulation wall times. Standalone builds go to a directory per model
-structure (``build_key``) under the cache root (``$BURSTSIM_CACHE`` or ``~/.cache/burstsim``).
-Brian2 rewrites only changed files and ``make`` only recompiles those, so a second run with the
-same structure does not recompile; parameter values passed through ``run_args`` rerun the same
-binary without even regenerating code (:meth:`Simulator.rerun`).
+structure and machine (:func:`build_directory`) under the cache root (``$BURSTSIM_CACHE`` or
+``~/.cache/burstsim``; on a cluster point it at node-local disk). Brian2 rewrites only changed files
+and ``make`` only recompiles those, so a second run with the same structure does not recompile.
+
+Runs are independent: a build directory is locked (``flock`` on ``<dir>.lock``) while code is
+generated and compiled, a marker file says the build completed (a build without it, e.g. one cut
+off by a kill, is wiped and redone), and each run copies the binary and its static arrays into a
+private directory, runs there and writes its results there; that directory is removed when the
+backend block ends. The block restores the user's Brian2 session (device, clock, prefs, numpy
+random state, logging) and runs one at a time per process.
 """
 
 from __future__ import annotations
 
 import contextlib
-import gc
+import copy
+import fcntl
+import functools
 import hashlib
+import logging
 import os
 import shutil
 import subprocess
+import sys
+import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import brian2
-from brian2 import Network, device, prefs, set_device
+from brian2 import Network, device, prefs
 
 BACKENDS = ("runtime", "cpp", "cuda")
 # cpp builds: vectorised exp (simd_math.h) and alias checks enough for Brian2's loops over many
@@ -42,10 +54,120 @@ def cache_root() -> Path:
     return Path(os.environ.get("BURSTSIM_CACHE", Path.home() / ".cache" / "burstsim"))
 
 
-def build_directory(name: str, key: str) -> Path:
-    """The cached build directory of backend `name` for the model structure `key`."""
+def build_directory(name: str, key: str, threads: int | None = None) -> Path:
+    """The cached build directory of backend `name` for the model structure `key`: its name also
+    carries what makes a binary machine-specific (:func:`machine_tag`) and the OpenMP threads."""
     tag = f"-{CPP_FLAGS_TAG}" if name == "cpp" else ""
-    return cache_root() / f"{name}{tag}-{key}"
+    if name == "runtime":
+        return cache_root() / f"{name}-{key}"
+    return cache_root() / f"{name}{tag}-{machine_tag(name)}-t{int(threads or 0)}-{key}"
+
+
+def _first_line(cmd: list[str], grep: str | None = None) -> str:
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"unavailable ({type(e).__name__})"
+    lines = (out.stdout + out.stderr).splitlines()
+    if grep is not None:
+        lines = [ln.strip() for ln in lines if grep in ln]
+    return " ".join(lines[0].split()) if lines else ""
+
+
+def _cuda_compute_capability() -> str:
+    if not gpu_available():
+        return "9.0"   # what _cuda_prefs compiles for without a GPU (compile_only)
+    return _first_line([shutil.which("nvidia-smi"), "--query-gpu=compute_cap", "--format=csv,noheader"]) or "unknown"
+
+
+@functools.lru_cache(maxsize=None)
+def machine_facts(name: str) -> tuple:
+    """What makes a standalone binary specific to this machine (computed once per process): Brian2's
+    version, the C++ compiler (``$CXX`` or ``g++``, what Brian2's makefile runs), its version and
+    its ``-march=native`` target; for "cuda" also brian2cuda's and nvcc's versions and the GPU's
+    compute capability."""
+    cxx = os.environ.get("CXX") or "g++"
+    facts = [("brian2", brian2.__version__), ("cxx", os.path.basename(cxx)),
+             ("cxx_version", _first_line([cxx, "--version"])),
+             ("march", _first_line([cxx, "-march=native", "-Q", "--help=target"], grep="-march="))]
+    if name == "cuda":
+        import brian2cuda
+
+        nvcc = shutil.which("nvcc") or "nvcc"
+        facts += [("brian2cuda", getattr(brian2cuda, "__version__", "?")),
+                  ("nvcc", _first_line([nvcc, "--version"], grep="release")),
+                  ("compute_capability", _cuda_compute_capability())]
+    return tuple(facts)
+
+
+def machine_tag(name: str) -> str:
+    """A short hash of :func:`machine_facts`."""
+    return hashlib.sha1(repr(machine_facts(name)).encode()).hexdigest()[:8]
+
+
+def check_threads(name: str, threads: int | None) -> None:
+    """The one thread policy of every protocol: ValueError unless `threads` is None or (on "cpp")
+    a whole number >= 1."""
+    if threads is None:
+        return
+    if name != "cpp":
+        raise ValueError(f"threads={threads} is only used by the 'cpp' backend (OpenMP), not {name!r}")
+    if isinstance(threads, bool) or int(threads) != threads or threads < 1:
+        raise ValueError(f"threads must be a whole number >= 1, got {threads!r}")
+
+
+def stream_seed(seed: int, threads: int | None) -> int:
+    """The seed handed to Brian2. With OpenMP, Brian2 seeds thread k with seed + k, so seeds s and s + 1
+    would share streams: with T > 1 threads realisation s uses seed s*T (streams sT .. sT + T - 1,
+    disjoint for different s). With one thread (or none) the seed is unchanged."""
+    seed = int(seed)
+    t = int(threads or 1)
+    return seed * t if t > 1 else seed
+
+
+BUILD_MARKER = ".burstsim-build-complete"
+PAUSE_ENV = "BURSTSIM_TEST_PAUSE"
+
+
+@contextlib.contextmanager
+def build_lock(path: Path):
+    """Exclusive ``flock`` on ``<path>.lock`` while a build directory is generated and compiled. The
+    lock is inherited by ``make`` and the compiler, so a build whose Python process was killed keeps
+    the directory locked until its orphaned compiler processes are gone."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.set_inheritable(fd, True)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _write_marker(marker: Path) -> None:
+    tmp = marker.with_name(f"{marker.name}.{os.getpid()}.tmp")
+    tmp.write_text(f"{time.time()}\n")
+    os.replace(tmp, marker)
+
+
+def _runs_root() -> Path:
+    root = cache_root() / "runs"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _test_pause() -> None:
+    """Test hook: with ``$BURSTSIM_TEST_PAUSE=<path>`` a run creates ``<path>.ready`` after its build
+    and waits for ``<path>.go`` before it runs its binary."""
+    base = os.environ.get(PAUSE_ENV)
+    if not base:
+        return
+    Path(f"{base}.ready").write_text(str(os.getpid()))
+    deadline = time.monotonic() + 600
+    while not Path(f"{base}.go").exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{PAUSE_ENV}: {base}.go did not appear within 600 s")
+        time.sleep(0.05)
 
 
 def build_key(*parts) -> str:
@@ -69,11 +191,7 @@ def check_backend(name: str, threads: int | None = None, compile_only: bool = Fa
     BackendUnavailable naming what "cuda" lacks (brian2cuda, nvcc, a GPU)."""
     if name not in BACKENDS:
         raise ValueError(f"backend={name!r} is not known; choose one of {list(BACKENDS)}")
-    if threads is not None:
-        if name != "cpp":
-            raise ValueError(f"threads={threads} is only used by the 'cpp' backend (OpenMP), not {name!r}")
-        if int(threads) != threads or threads < 1:
-            raise ValueError(f"threads must be a whole number >= 1, got {threads!r}")
+    check_threads(name, threads)
     if name != "cuda":
         return
     missing = []
@@ -153,6 +271,9 @@ class Simulator:
     directory: Path | None
     compile_only: bool = False
     wall_times: dict = field(default_factory=dict)
+    #: the private directory of this run (standalone): a copy of the binary and its static arrays,
+    #: and the results; removed when the backend block ends
+    run_directory: Path | None = None
 
     @property
     def standalone(self) -> bool:
@@ -174,12 +295,41 @@ class Simulator:
             self.wall_times = {"build_wall_s": 0.0, "sim_wall_s": time.perf_counter() - t0}
             return self.wall_times
         net.run(duration, report=report)
+        _canonical_clock_order(device)
         t0 = time.perf_counter()
-        device.build(directory=str(self.directory), compile=True, run=False, with_output=False)
+        self._build()
         build = time.perf_counter() - t0
+        _test_pause()
         sim = 0.0 if self.compile_only else self.rerun(run_args)
         self.wall_times = {"build_wall_s": build, "sim_wall_s": sim}
         return self.wall_times
+
+    def _build(self) -> None:
+        """Generate and compile in the shared build directory under an exclusive lock, then copy
+        what the binary reads (itself and its static arrays) into this run's private directory."""
+        path = self.directory
+        with build_lock(path):
+            marker = path / BUILD_MARKER
+            if not marker.exists() and path.exists() and any(path.iterdir()):
+                # a build cut off (killed, failed) or of unknown origin: never trusted
+                if not ((path / "code_objects").is_dir() or (path / "makefile").exists()):
+                    raise RuntimeError(f"build directory {path} is not empty and holds no Brian2 build; "
+                                       "burstsim will not delete it: choose an empty or new directory")
+                shutil.rmtree(path)
+            path.mkdir(parents=True, exist_ok=True)
+            marker.unlink(missing_ok=True)
+            device.build(directory=str(path), compile=False, run=False, with_output=False)
+            _compile(path)
+            _write_marker(marker)
+            if self.compile_only:
+                return
+            run_dir = Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=_runs_root()))
+            self.run_directory = run_dir
+            (run_dir / "static_arrays").mkdir()
+            (run_dir / "results").mkdir()
+            shutil.copy2(path / "main", run_dir / "main")
+            for name in sorted(device.static_arrays):
+                shutil.copyfile(path / "static_arrays" / name, run_dir / "static_arrays" / name)
 
     def rerun(self, run_args: dict | None = None) -> float:
         """Run the compiled binary again, with new values for variables or TimedArrays."""
@@ -188,9 +338,79 @@ class Simulator:
                                "values and call run() again")
         if self.compile_only:
             raise BackendUnavailable("this simulator only compiles (compile_only=True); it cannot run")
+        if self.run_directory is None:
+            raise RuntimeError("rerun() needs a built network: call run() first")
         t0 = time.perf_counter()
-        device.run(directory=str(self.directory), with_output=False, run_args=run_args or {})
+        # run_args arrays go to <project_dir>/static_arrays: point it at this run's private copy
+        device.project_dir = str(self.run_directory)
+        env = dict(os.environ)
+        try:
+            device.run(directory=str(self.run_directory), results_directory="results", with_output=False,
+                       run_args=run_args or {})
+        finally:
+            # Brian2 sets its run environment variables (LD_BIND_NOW, ...) in os.environ for good
+            for k in set(os.environ) | set(env):
+                if os.environ.get(k) != env.get(k):
+                    if k in env:
+                        os.environ[k] = env[k]
+                    else:
+                        del os.environ[k]
         return time.perf_counter() - t0
+
+
+HEADER_STAMP = ".burstsim-headers"
+
+
+def _header_digest(path: Path) -> str:
+    """A hash of every generated header of the build in `path` (names and contents)."""
+    h = hashlib.sha1()
+    for f in sorted(path.rglob("*.h")) + sorted(path.rglob("*.cuh")):
+        h.update(str(f.relative_to(path)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _compile(path: Path) -> None:
+    """Compile the generated code in `path`, from scratch when a header changed since the last build.
+
+    Brian2 2.10's makefile includes ``make.deps`` written by ``g++ -MM``, whose targets lack the
+    ``code_objects/`` prefix, so a changed header (``objects.h``, ``synapses_classes.h``) never
+    rebuilds a code object. With OpenMP this dropped half of all synaptic events: switching the
+    thread count changes only ``_nb_threads`` in ``synapses_classes.h``, and the code objects kept a
+    spike-queue ``peek()`` compiled for one thread (it read only thread 0's queue)."""
+    from brian2.codegen.cpp_prefs import get_compiler_and_args
+
+    stamp = path / HEADER_STAMP
+    digest = _header_digest(path)
+    stale = stamp.exists() and stamp.read_text() != digest
+    stamp.unlink(missing_ok=True)
+    device.compile_source(str(path), get_compiler_and_args()[0], False, stale)
+    stamp.write_text(digest)
+
+
+def _canonical_clock_order(dev) -> None:
+    """Brian2 queues the start/end times of a network's clocks by iterating over a set, so main.cpp
+    lists them in an order that changes from process to process, and every run recompiles main.cpp.
+    These assignments touch different clocks and do not depend on each other: sort each run of them
+    by clock name (stable, so one clock's own assignments keep their order)."""
+    owner = {}
+    for clock in getattr(dev, "clocks", ()):
+        for var in ("t", "timestep", "dt"):
+            if var in clock.variables:
+                owner[dev.get_array_name(clock.variables[var])] = clock.name
+    q = dev.main_queue
+
+    def is_clock_set(entry) -> bool:
+        return entry[0] == "set_by_single_value" and entry[1][0] in owner
+
+    i = 0
+    while i < len(q):
+        j = i
+        while j < len(q) and is_clock_set(q[j]):
+            j += 1
+        if j - i > 1:
+            q[i:j] = sorted(q[i:j], key=lambda e: owner[e[1][0]])
+        i = max(j, i + 1)
 
 
 def _cpp_prefs() -> None:
@@ -224,42 +444,230 @@ def _cuda_prefs(compile_only: bool) -> None:
         cb.compute_capability = 9.0
 
 
+# --- the session: one run at a time per process, and everything restored afterwards ----------------
+
+_run_lock = threading.Lock()
+_run_owner: int | None = None
+
+
+def _reset_run_lock_in_child() -> None:
+    # a process forked while another thread held the lock must not inherit it held
+    global _run_lock, _run_owner
+    _run_lock, _run_owner = threading.Lock(), None
+
+
+os.register_at_fork(after_in_child=_reset_run_lock_in_child)
+
+
 @contextlib.contextmanager
-def backend(name: str = "runtime", directory: str | os.PathLike | None = None, threads: int | None = None,
-            key: str = "default", compile_only: bool = False):
+def _one_run_at_a_time():
+    global _run_owner
+    me = threading.get_ident()
+    if _run_owner == me:
+        raise RuntimeError("burstsim.backend() blocks cannot be nested: this thread is already inside one "
+                           "(one simulation at a time per process; finish the first block before starting another)")
+    with _run_lock:
+        _run_owner = me
+        try:
+            yield
+        finally:
+            _run_owner = None
+
+
+def _device_module():
+    # ``brian2.devices.device`` is shadowed by the DeviceProxy of the same name: use sys.modules
+    return sys.modules["brian2.devices.device"]
+
+
+def _standalone_is_clean(dev) -> bool:
+    """A standalone device on which nothing but its default clock was created, built or run."""
+    if getattr(dev, "has_been_run", False) or getattr(dev, "code_objects", None) or getattr(dev, "networks", None):
+        return False
+    try:
+        owners = {var.owner.name for var in list(dev.arrays)}
+    except ReferenceError:
+        return False
+    if owners - {"defaultclock"}:
+        return False
+    return all(func == "set_by_single_value" and str(args[0]).startswith("_array_defaultclock_")
+               for func, args in getattr(dev, "main_queue", []))
+
+
+def _check_user_device() -> None:
+    from brian2.devices.device import RuntimeDevice
+
+    active = _device_module().active_device
+    if active is None or isinstance(active, RuntimeDevice):
+        return
+    if not _standalone_is_clean(active):
+        raise RuntimeError(
+            f"the active Brian2 device ({type(active).__name__}) already holds objects, queued code or results "
+            "of your own; burstsim would have to reset it to run. Build/run your standalone network first "
+            "(or call device.reinit()), or switch to the runtime device (brian2.set_device('runtime')), then run "
+            "the protocol")
+
+
+def _clock_state(clock) -> dict:
+    v = clock.variables
+    return {"dt": v["dt"].get_value().copy(), "t": v["t"].get_value().copy(),
+            "timestep": v["timestep"].get_value().copy(), "_old_dt": clock._old_dt,
+            "_i_end": getattr(clock, "_i_end", None)}
+
+
+def _restore_clock(clock, state: dict) -> None:
+    for k in ("dt", "t", "timestep"):
+        clock.variables[k].set_value(state[k])
+    clock._old_dt = state["_old_dt"]
+    if state["_i_end"] is not None or hasattr(clock, "_i_end"):
+        clock._i_end = state["_i_end"]
+
+
+def _logging_state():
+    from brian2.utils.logger import BrianLogger
+
+    loggers = [logging.getLogger("brian2")]
+    handlers = [h for h in (BrianLogger.console_handler, BrianLogger.file_handler) if h is not None]
+    return ([(lg, lg.level, lg.propagate, list(lg.handlers), list(lg.filters), lg.disabled) for lg in loggers],
+            [(h, h.level, list(h.filters)) for h in handlers],
+            (BrianLogger.console_handler, BrianLogger.file_handler))
+
+
+def _restore_logging(state) -> None:
+    from brian2.utils.logger import BrianLogger
+
+    loggers, handlers, (console, file) = state
+    for lg, level, propagate, hs, filters, disabled in loggers:
+        lg.setLevel(level)
+        lg.propagate, lg.handlers[:], lg.filters[:], lg.disabled = propagate, hs, filters, disabled
+    for h, level, filters in handlers:
+        h.setLevel(level)
+        h.filters[:] = filters
+    BrianLogger.console_handler, BrianLogger.file_handler = console, file
+
+
+# objects burstsim created in earlier blocks; a survivor (e.g. kept alive by a traceback) would
+# otherwise push the automatic names of sub-objects ("pyr1_stateupdater" -> "pyr1_stateupdater_1")
+_earlier_objects: list = []
+
+
+def _retire_earlier_objects() -> None:
+    import weakref  # noqa: F401
+
+    for ref in _earlier_objects:
+        obj = ref()
+        if obj is not None and not obj._name.startswith("_retired_"):
+            obj._name = f"_retired_{id(obj)}_{obj._name}"
+    _earlier_objects.clear()
+
+
+def _nameable_ids() -> set:
+    from brian2.core.names import Nameable
+
+    return {id(r()) for r in Nameable.__instances__() if r() is not None}
+
+
+def _remember_new_objects(before: set) -> None:
+    from brian2.core.names import Nameable
+
+    for r in Nameable.__instances__():
+        obj = r()
+        if obj is not None and id(obj) not in before:
+            _earlier_objects.append(r)
+
+
+@contextlib.contextmanager
+def _session_guard(name: str):
+    """Save what a run changes in the Brian2/numpy session and put it back afterwards."""
+    D = _device_module()
+    active, previous = D.active_device, list(D.previous_devices)
+    active_opts = (getattr(active, "build_on_run", True), getattr(active, "build_options", {}))
+    runtime = D.all_devices["runtime"]
+    clocks = {id(d): (d, d.defaultclock, _clock_state(d.defaultclock))
+              for d in (active, runtime) if d is not None and getattr(d, "defaultclock", None) is not None}
+    runtime_random = runtime.get_random_state()   # numpy's global state and Brian2's rand buffers
+    saved_prefs = {k: copy.deepcopy(v) for k, v in prefs.prefs.items()}
+    env_keys = set(prefs["devices.cpp_standalone.run_environment_variables"]) | {"LD_BIND_NOW"}
+    saved_env = {k: os.environ.get(k) for k in env_keys}
+    log_state = _logging_state()
+    cwd = os.getcwd()
+    try:
+        yield
+    finally:
+        D.active_device = active
+        D.previous_devices[:] = previous
+        if active is not None:
+            active.build_on_run, active.build_options = active_opts
+        for dev, clock, state in clocks.values():
+            dev.defaultclock = clock
+            _restore_clock(clock, state)
+        runtime.set_random_state(runtime_random)
+        for k, v in saved_prefs.items():
+            now = prefs.prefs.get(k)
+            try:
+                same = type(now) is type(v) and bool(now == v)
+            except (TypeError, ValueError):
+                same = False
+            if not same:
+                prefs.prefs[k] = v
+        for k in set(prefs["devices.cpp_standalone.run_environment_variables"]) | env_keys:
+            v = saved_env.get(k)
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        _restore_logging(log_state)
+        if os.getcwd() != cwd:
+            os.chdir(cwd)
+
+
+@contextlib.contextmanager
+def backend(name: str = "runtime", key: str = "default", threads: int | None = None, dt=None,
+            seed: int | None = None, directory: str | os.PathLike | None = None, compile_only: bool = False):
     """Select a device for the simulations built inside the block; yields a :class:`Simulator`.
 
-    `directory` overrides the cached build directory (:func:`build_directory`). `threads` sets
-    OpenMP threads for "cpp". `compile_only` (cuda) builds without a GPU."""
+    `key` names the model structure (:func:`build_key`): its standalone build is cached in
+    :func:`build_directory` (`directory` overrides it). `threads` sets OpenMP threads for "cpp"
+    (:func:`check_threads`). `dt` sets the default clock's step and `seed` Brian2's random
+    generator (:func:`stream_seed`) for the objects built inside the block. `compile_only` (cuda)
+    builds without a GPU.
+
+    The block leaves the session as it found it: the active device, its default clock, every
+    Brian2 preference, numpy's global random state and Brian2's logging settings are restored,
+    and the user's own Brian2 objects are neither dropped nor picked up. An active standalone
+    device that holds the user's own objects is refused before anything runs. One block runs at
+    a time per process (other threads wait; nesting in one thread is an error)."""
     check_backend(name, threads, compile_only)
-    saved = {k: prefs[k] for k in ("codegen.cpp.extra_compile_args_gcc", "devices.cpp_standalone.openmp_threads",
-                                   "codegen.cpp.library_dirs", "codegen.cpp.runtime_library_dirs",
-                                   "codegen.cpp.headers", "codegen.cpp.include_dirs")}
-    brian2.start_scope()
-    # free the objects of earlier runs: automatic names ("poissoninput_binomial_1", ...) then come
-    # out the same, so the generated code is identical and a cached build is reused
-    gc.collect()
-    if name == "runtime":
-        set_device("runtime")
-        prefs.codegen.target = "cython"
-        sim = Simulator(name, None)
-    else:
-        path = Path(directory) if directory is not None else build_directory(name, key)
-        path.mkdir(parents=True, exist_ok=True)
-        if name == "cpp":
-            _cpp_prefs()
-            prefs.devices.cpp_standalone.openmp_threads = int(threads or 0)
-            set_device("cpp_standalone", directory=str(path), build_on_run=False)
-        else:
-            _cuda_prefs(compile_only)
-            set_device("cuda_standalone", directory=str(path), build_on_run=False)
-        sim = Simulator(name, path, compile_only=compile_only)
-    try:
-        yield sim
-    finally:
-        if name != "runtime":
-            device.reinit()
-        set_device("runtime")
-        for k, v in saved.items():
-            prefs[k] = v
-        brian2.start_scope()
+    if name == "cuda":
+        import brian2cuda  # noqa: F401  (registers the device and its preferences before they are saved)
+    with _one_run_at_a_time():
+        _check_user_device()
+        _retire_earlier_objects()
+        before = _nameable_ids()
+        sim = None
+        try:
+            with _session_guard(name):
+                D = _device_module()
+                if name == "runtime":
+                    # the user's runtime device (its clock and random state are restored afterwards)
+                    D._do_set_device(D.all_devices["runtime"], build_on_run=True)
+                    sim = Simulator(name, None)
+                else:
+                    path = Path(directory) if directory is not None else build_directory(name, key, threads)
+                    if name == "cpp":
+                        _cpp_prefs()
+                        prefs.devices.cpp_standalone.openmp_threads = int(threads or 0)
+                    else:
+                        _cuda_prefs(compile_only)
+                    # a private device instance: the user's standalone device (and its clock) is never touched
+                    dev = type(D.all_devices["cpp_standalone" if name == "cpp" else "cuda_standalone"])()
+                    D._do_set_device(dev, build_on_run=False, directory=str(path))
+                    sim = Simulator(name, path, compile_only=compile_only)
+                if dt is not None:
+                    brian2.defaultclock.dt = dt
+                if seed is not None:
+                    brian2.seed(stream_seed(seed, threads))
+                yield sim
+        finally:
+            if sim is not None and sim.run_directory is not None:
+                shutil.rmtree(sim.run_directory, ignore_errors=True)
+            _remember_new_objects(before)

@@ -24,7 +24,6 @@ import logging
 import sys
 from pathlib import Path
 
-import numpy as np
 
 from burstsim import logs
 from burstsim.protocols import PROTOCOLS

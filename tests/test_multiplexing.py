@@ -121,11 +121,6 @@ def test_cuda_build_compiles(tmp_path):
     assert (tmp_path / "cuda" / "main").is_file()
 
 
-def test_openmp_threads_are_refused():
-    with pytest.raises(ValueError, match="threads=2: OpenMP threads"):
-        multiplexing.run(QUICK, backend="cpp", threads=2)
-
-
 @pytest.mark.slow
 def test_runtime_matches_cpp(quick):
     """Runtime (about 4 min for one quick seed) against the first seed on cpp."""

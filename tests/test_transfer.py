@@ -76,8 +76,9 @@ def test_result_round_trip_and_figure(results, tmp_path):
 @pytest.mark.cuda_build
 @pytest.mark.slow  # about 4 min of nvcc on 2 cores: run with  pytest -m cuda_build
 def test_cuda_build_compiles(tmp_path):
-    with backends.backend("cuda", directory=tmp_path / "cuda", compile_only=True) as sim:
-        net, _ = transfer.build_network(transfer.Params.quick())
+    p = transfer.Params.quick()
+    with backends.backend("cuda", directory=tmp_path / "cuda", compile_only=True, dt=p.dt, seed=p.seed) as sim:
+        net, _ = transfer.build_network(p)
         wall = sim.run(net, 1 * second, report=None)
     assert (tmp_path / "cuda" / "main").is_file()
     assert wall["build_wall_s"] > 0

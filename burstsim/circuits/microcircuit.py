@@ -140,7 +140,7 @@ class Built:
     objects: list
 
     def network(self, *extra) -> Network:
-        return Network(*self.objects, *extra)
+        return Network(*self.objects, *extra, name="circuit_network")
 
 
 def _population_group(name: str, pop: Population, detection: det.Detection, duration, dt):

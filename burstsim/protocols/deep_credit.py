@@ -28,8 +28,7 @@ import dataclasses
 import logging
 
 import numpy as np
-from brian2 import EventMonitor, Hz, Network, StateMonitor, TimedArray, defaultclock, ms, pA, second
-from brian2 import seed as brian_seed
+from brian2 import EventMonitor, Hz, Network, StateMonitor, TimedArray, ms, pA, second
 
 from burstsim import analysis, backends, equations
 from burstsim.analysis import backprop_steps, block_losses, cosine, update_pairs  # noqa: F401 (moved)
@@ -129,14 +128,12 @@ class Params(burstccn.BurstCCNParams):
 
 
 def run_seed(p: Params, seed: int, frozen: bool, backend: str, report: str | None = "text",
-             compile_only: bool = False) -> tuple[dict, dict]:
+             compile_only: bool = False, threads: int | None = None) -> tuple[dict, dict]:
     """One realisation: per block the unit event and burst rates of every layer (Hz) and the unit-mean
     weights of every layer, both from ``settle`` after the block's start to its end."""
     T = p.duration()
     key = backends.build_key(NAME, tuple(p.layers), p.unit_size, p.feedback, float(p.dt / ms), float(T / second))
-    with backends.backend(backend, key=key, compile_only=compile_only) as sim:
-        defaultclock.dt = p.dt
-        brian_seed(seed)
+    with backends.backend(backend, key=key, threads=threads, dt=p.dt, seed=seed, compile_only=compile_only) as sim:
         x, y, k, hidden = p.schedules(frozen)
         c = burstccn.build(p, p.dt, x, y, k, schedules=hidden)
         L = len(p.layers) - 1
@@ -144,7 +141,7 @@ def run_seed(p: Params, seed: int, frozen: bool, backend: str, report: str | Non
                    for l in range(1, L + 1)}
         events = {(l, ev): EventMonitor(c.groups[l], ev, record=True, name=f"layer{l}_{ev}s")
                   for l in range(1, L + 1) for ev in ("event", "burst")}
-        net = Network(*c.objects, *weights.values(), *events.values())
+        net = Network(*c.objects, *weights.values(), *events.values(), name="deep_credit_network")
         wall = sim.run(net, T + p.dt, report=report)
         if compile_only:
             return {}, wall
@@ -173,8 +170,6 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
         report: str | None = "text") -> Result:
     """Every seed, with the full circuit and (``control``) with the hidden layer frozen."""
     backends.check_backend(backend, threads)
-    if threads is not None and threads > 1:
-        raise ValueError(f"threads={threads}: circuits of a few hundred neurons gain nothing from OpenMP threads")
     p = params
     arrays, walls = {}, []
     conditions = CONDITIONS if p.control else CONDITIONS[:1]
@@ -183,7 +178,7 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
     with equations.recording() as model:
         for cond, s in progress(runs, f"{NAME} on {backend}: conditions x seeds"):
             log.debug("%s: %s, seed %d (%d/%d) on %s", NAME, cond, p.seed + s, s + 1, p.seeds, backend)
-            out, wall = run_seed(p, p.seed + s, cond == "frozen", backend, report)
+            out, wall = run_seed(p, p.seed + s, cond == "frozen", backend, report, threads=threads)
             per_seed[cond].append(out)
             walls.append(wall)
     for cond in conditions:

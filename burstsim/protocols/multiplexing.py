@@ -26,7 +26,7 @@ import dataclasses
 import logging
 
 import numpy as np
-from brian2 import EventMonitor, Hz, SpikeMonitor, defaultclock, ms, pA, second, seed as brian_seed
+from brian2 import EventMonitor, Hz, SpikeMonitor, ms, pA, second
 
 from burstsim import analysis, backends, circuits, equations
 from burstsim.analysis import analysis_window, seed_mean  # noqa: F401 (moved)
@@ -153,9 +153,7 @@ def run_seed(p: Params, seed: int, backend: str, threads: int | None = None, rep
     sizes = {name: pop.n for name, pop in c.populations}
     T = p.burn_in + p.duration
     key = backends.build_key(NAME, c.structure(), p.dt, p.rule, p.burst_window, T)
-    with backends.backend(backend, threads=threads, key=key) as sim:
-        defaultclock.dt = p.dt
-        brian_seed(seed)
+    with backends.backend(backend, threads=threads, key=key, dt=p.dt, seed=seed) as sim:
         det = detection.Detection(rule=p.rule, burst_window=p.burst_window)
         built = circuits.build(c, T, p.dt, det)
         g = built.groups
@@ -185,11 +183,6 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
         report: str | None = "text") -> Result:
     """Run every seed; traces are stored per seed (rows) and summarised over seeds."""
     backends.check_backend(backend, threads)
-    if threads is not None and threads > 1:
-        # measured on one full seed: 2 threads 26.4 s vs 1 thread 25.1 s, upper event rate 5.14 vs
-        # 5.43 Hz; Brian2 2.10 marks OpenMP "not well tested"
-        raise ValueError(f"threads={threads}: OpenMP threads do not speed this circuit up on cpp_standalone "
-                         "and Brian2 2.10 marks them untested; use threads=1 or leave threads unset")
     p = params
     per_seed, walls = [], []
     with equations.recording() as model:

@@ -30,7 +30,7 @@ import warnings
 
 import numpy as np
 from brian2 import (EventMonitor, Hz, Network, NeuronGroup, PoissonGroup, SpikeGeneratorGroup, StateMonitor, Synapses,
-                    defaultclock, mV, ms, pA, second, seed as brian_seed)
+                    mV, ms, pA, second)
 
 from burstsim import analysis, backends, equations, logs
 from burstsim.analysis import network_analysis, weight_rate_and_bp_excess, zero_crossing  # noqa: F401 (moved)
@@ -217,13 +217,13 @@ def _played_group(trains: list, detection: det.Detection, dt, name: str):
     return [gen, g, relay], g
 
 
-def _pairing_run(pre_trains, post_trains, er0, pbar0, duration_s, dt, p: Params, backend, key, report):
+def _pairing_run(pre_trains, post_trains, er0, pbar0, duration_s, dt, p: Params, backend, key, report,
+                 threads=None):
     """Final weights (start 0) of one plastic synapse per (pre, post) pair."""
     rule = p.rule("pairing")
     detection = rule.detection(rule="isi", burst_window=p.burst_window)
     n = len(pre_trains)
-    with backends.backend(backend, key=backends.build_key(NAME, key, n, float(dt / ms))) as sim:
-        defaultclock.dt = dt
+    with backends.backend(backend, key=backends.build_key(NAME, key, n, float(dt / ms)), threads=threads, dt=dt) as sim:
         pre_objs, pre = _played_group(pre_trains, detection, dt, "pre")
         post_objs, post = _played_group(post_trains, detection, dt, "post")
         post.E_avg = np.asarray(er0) * float(rule.tau_avg / second)
@@ -231,21 +231,21 @@ def _pairing_run(pre_trains, post_trains, er0, pbar0, duration_s, dt, p: Params,
         S = plasticity.plastic_synapses(pre, post, rule, target_var=None, name="plastic")
         connect_synapses(S, j="i")
         S.weight = 0
-        wall = sim.run(Network(*pre_objs, *post_objs, S), duration_s * second, report=report)
+        wall = sim.run(Network(*pre_objs, *post_objs, S, name="pairing_network"), duration_s * second, report=report)
         final = np.array(S.weight[:])
     return final, wall
 
 
-def periodic(p: Params, backend: str, report=None) -> tuple[dict, dict]:
+def periodic(p: Params, backend: str, report=None, threads=None) -> tuple[dict, dict]:
     """(a) Weight change against the pairing frequency."""
     trains, T = periodic_trains(p)
     er0 = float(p.periodic_er0 / Hz)
     w, wall = _pairing_run(trains, trains, er0, p.periodic_pbar0, T, p.periodic_dt, p, backend,
-                           ("periodic", p.epochs, p.pairings), report)
+                           ("periodic", p.epochs, p.pairings), report, threads)
     return {"periodic_freq_hz": np.asarray(p.frequencies / Hz), "periodic_dw": w}, wall
 
 
-def poisson(p: Params, backend: str, report=None) -> tuple[dict, dict]:
+def poisson(p: Params, backend: str, report=None, threads=None) -> tuple[dict, dict]:
     """(b) Weight change against the pre = post Poisson rate, one curve per starting reference."""
     rng = np.random.default_rng(p.seed)
     T, dead = float(p.pairing_duration / second), float(p.dead_time / second)
@@ -258,12 +258,12 @@ def poisson(p: Params, backend: str, report=None) -> tuple[dict, dict]:
                 post.append(poisson_train(rng, r, dead, T))
                 pbar0.append(ref)
     w, wall = _pairing_run(pre, post, float(p.poisson_er0 / Hz), np.array(pbar0), T, p.pairing_dt, p, backend,
-                           ("pairing",), report)
+                           ("pairing",), report, threads)
     dw = w.reshape(len(refs), len(rates), p.realisations)
     return {"poisson_rate_hz": rates, "poisson_pbar0": refs, "poisson_dw": dw}, wall
 
 
-def burst_poisson(p: Params, backend: str, report=None) -> tuple[dict, dict]:
+def burst_poisson(p: Params, backend: str, report=None, threads=None) -> tuple[dict, dict]:
     """(c) Weight change against the postsynaptic burst probability, one curve per event rate."""
     rng = np.random.default_rng(p.seed + 1)
     T, dead = float(p.pairing_duration / second), float(p.event_dead_time / second)
@@ -277,7 +277,7 @@ def burst_poisson(p: Params, backend: str, report=None) -> tuple[dict, dict]:
                 post.append(burst_poisson_train(rng, er, pb, dead, isi, T))
                 er0.append(er)
     w, wall = _pairing_run(pre, post, np.array(er0), p.burst_pbar0, T, p.pairing_dt, p, backend,
-                           ("pairing",), report)  # same code as poisson(): the build is shared
+                           ("pairing",), report, threads)  # same code as poisson(): the build is shared
     return {"bp_event_rate_hz": ers, "bp_burst_prob": probs,
             "bp_dw": w.reshape(len(ers), len(probs), p.realisations)}, wall
 
@@ -292,7 +292,8 @@ def segment_starts(p: Params) -> np.ndarray:
     return float(p.burn_in / second) + float(p.segment / second) * np.arange(len(p.d_factors) + 1)
 
 
-def network_replica(p: Params, seed: int, backend: str, report=None, slot: int = 0) -> tuple[dict, dict]:
+def network_replica(p: Params, seed: int, backend: str, report=None, slot: int = 0,
+                    threads=None) -> tuple[dict, dict]:
     """One realisation of the Fig. 2E-G network: traces in bins of ``p.bin``. `slot` picks one of
     several build directories, so that parallel workers do not share one."""
     rule = p.rule("network")
@@ -302,9 +303,7 @@ def network_replica(p: Params, seed: int, backend: str, report=None, slot: int =
     n_rec = int(min(N_WEIGHTS_RECORDED, n_expected // 2))
     key = backends.build_key(NAME, "network", p.n_pre, p.n_post, p.p_plastic, p.n_dend_sources, p.p_dend,
                              float(T / second), float(dt / ms), float(p.bin / second), n_rec, slot)
-    with backends.backend(backend, key=key) as sim:
-        defaultclock.dt = dt
-        brian_seed(seed)
+    with backends.backend(backend, key=key, threads=threads, dt=dt, seed=seed) as sim:
         # TimedArrays after the device is chosen, so that they carry its implementation (cuda)
         d_sched = plasticity.schedule_array([0, *starts], [1, *p.d_factors, 1], dt, T, "d_schedule")
         plastic_sched = plasticity.schedule_array([float(p.burn_in / second)], [1], dt, T, "plastic_schedule")
@@ -333,7 +332,7 @@ def network_replica(p: Params, seed: int, backend: str, report=None, slot: int =
         with logs.quiet_brian2("brian2.monitors.statemonitor.cannot_check_statemonitor_indices"):
             wmon = StateMonitor(S, "weight", record=False if equations.capturing() else np.arange(n_rec), dt=p.bin,
                                 name="weights")
-        net = Network(pre, post, sources, dend, S, *background, *mons.values(), avg, wmon)
+        net = Network(pre, post, sources, dend, S, *background, *mons.values(), avg, wmon, name="plasticity_network")
         wall = sim.run(net, T, report=report)
         times = {k: np.array(m.t[:] / second) for k, m in mons.items()}
         E, B = np.array(avg.E_avg[:]), np.array(avg.B_avg[:])
@@ -357,7 +356,7 @@ def _replica_in_worker(job: tuple) -> tuple[dict, dict]:
     """Run one replica in a worker process, in the first build slot no other worker holds."""
     import fcntl
 
-    p, seed, backend, k = job
+    p, seed, backend, k, threads = job
     root = backends.cache_root()
     root.mkdir(parents=True, exist_ok=True)
     for slot in range(p.workers):
@@ -367,16 +366,16 @@ def _replica_in_worker(job: tuple) -> tuple[dict, dict]:
             except OSError:
                 continue
             log.debug("%s: network replica %d/%d on %s (worker slot %d)", NAME, k + 1, p.replicas, backend, slot)
-            return network_replica(p, seed, backend, None, slot)
+            return network_replica(p, seed, backend, None, slot, threads)
     raise RuntimeError("no free build slot: more replicas ran at once than workers")
 
 
-def network(p: Params, backend: str, report=None) -> tuple[dict, dict]:
+def network(p: Params, backend: str, report=None, threads=None) -> tuple[dict, dict]:
     """(d) All replicas (in ``p.workers`` processes); per-replica traces stacked in rows."""
     import time
 
     t0 = time.perf_counter()
-    jobs = [(p, p.seed + k, backend, k) for k in range(p.replicas)]
+    jobs = [(p, p.seed + k, backend, k, threads) for k in range(p.replicas)]
     if p.workers > 1 and backend != "runtime" and p.replicas > 1:
         import concurrent.futures
         import multiprocessing
@@ -390,7 +389,7 @@ def network(p: Params, backend: str, report=None) -> tuple[dict, dict]:
         done = []
         for job in progress(jobs, f"{NAME} network on {backend}: replicas"):
             log.debug("%s: network replica %d/%d on %s", NAME, job[3] + 1, p.replicas, backend)
-            done.append(network_replica(p, job[1], backend, report))
+            done.append(network_replica(p, job[1], backend, report, threads=threads))
     rows, walls = [d[0] for d in done], [d[1] for d in done]
     arrays = {"net_bin_t_s": rows[0]["bin_t_s"], "net_sample_t_s": rows[0]["sample_t_s"],
               "net_segment_starts_s": segment_starts(p), "net_w_samples": rows[0]["w_samples"]}
@@ -413,7 +412,7 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
     with equations.recording() as model:
         for name in params.parts:
             log.info("%s: %s on %s", NAME, name, backend)
-            a, w = parts[name](params, backend, report)
+            a, w = parts[name](params, backend, report, threads)
             arrays.update(a)
             walls[f"{name}_build_wall_s"], walls[f"{name}_sim_wall_s"] = w["build_wall_s"], w["sim_wall_s"]
             if "elapsed_s" in w:

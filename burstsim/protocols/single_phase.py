@@ -29,8 +29,7 @@ import dataclasses
 import logging
 
 import numpy as np
-from brian2 import EventMonitor, Hz, Network, StateMonitor, TimedArray, defaultclock, ms, pA, second
-from brian2 import seed as brian_seed
+from brian2 import EventMonitor, Hz, Network, StateMonitor, TimedArray, ms, pA, second
 
 from burstsim import analysis, backends, equations, results
 from burstsim.analysis import window_metrics  # noqa: F401 (moved)
@@ -147,14 +146,12 @@ def circuit(p: Params) -> burstccn.BurstCCNParams:
 
 
 def run_seed(p: Params, seed: int, backend: str, report: str | None = "text",
-             compile_only: bool = False) -> tuple[dict, dict]:
+             compile_only: bool = False, threads: int | None = None) -> tuple[dict, dict]:
     """One realisation; traces sampled every ``p.sample``. `compile_only` (cuda without a GPU)
     builds and returns no traces."""
     T = p.duration
     key = backends.build_key(NAME, p.n, float(p.dt / ms), float(T / second), float(p.sample / ms))
-    with backends.backend(backend, key=key, compile_only=compile_only) as sim:
-        defaultclock.dt = p.dt
-        brian_seed(seed)
+    with backends.backend(backend, key=key, threads=threads, dt=p.dt, seed=seed, compile_only=compile_only) as sim:
         # TimedArrays after the device is chosen: they take its implementation
         target, gain = p.teacher_arrays()
         n = int(round(float(T / p.dt))) + 1
@@ -172,7 +169,7 @@ def run_seed(p: Params, seed: int, backend: str, report: str | None = "text",
         }
         events = {f"{k}_{ev}": EventMonitor(g, ev, record=True, name=f"{k}_{ev}s")
                   for k, g in (("p1", p1), ("p2", p2)) for ev in ("event", "burst")}
-        net = Network(*c.objects, *mons.values(), *events.values())
+        net = Network(*c.objects, *mons.values(), *events.values(), name="single_phase_network")
         wall = sim.run(net, T, report=report)
         if compile_only:
             return {}, wall
@@ -199,14 +196,12 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
         report: str | None = "text") -> Result:
     """Run every seed; traces are stored per seed (rows), rasters and counts of the first seed."""
     backends.check_backend(backend, threads)
-    if threads is not None and threads > 1:
-        raise ValueError(f"threads={threads}: a 200-neuron circuit gains nothing from OpenMP threads; leave threads unset")
     p = params
     per_seed, walls = [], []
     with equations.recording() as model:
         for k in progress(range(p.seeds), f"{NAME} on {backend}: seeds"):
             log.debug("%s: seed %d (%d/%d) on %s", NAME, p.seed + k, k + 1, p.seeds, backend)
-            out, wall = run_seed(p, p.seed + k, backend, report)
+            out, wall = run_seed(p, p.seed + k, backend, report, threads=threads)
             per_seed.append(out)
             walls.append(wall)
     arrays = {"t_s": per_seed[0]["t_s"], "seeds": np.arange(p.seed, p.seed + p.seeds)}

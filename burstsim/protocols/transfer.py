@@ -16,8 +16,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from brian2 import (EventMonitor, Network, SpikeMonitor, StateMonitor, defaultclock, mV, ms, pA,
-                    second, seed as brian_seed)
+from brian2 import EventMonitor, Network, SpikeMonitor, StateMonitor, mV, ms, pA, second
 
 from burstsim import analysis, backends, equations
 from burstsim.models import detection, inputs, pyramidal, readouts
@@ -82,8 +81,6 @@ def build_network(p: Params) -> tuple[Network, dict]:
     det = detection.Detection(rule=p.rule, burst_window=p.burst_window, tau_avg=p.tau_avg)
     i_s, i_d = p.points
     ensemble = np.repeat(np.arange(len(i_s)), p.n_per_point)
-    defaultclock.dt = p.dt
-    brian_seed(p.seed)
     if neuron.synapses == "conductance":
         group = pyramidal.pyramidal_group(len(ensemble), neuron, det)
         background = inputs.poisson_background(group, p.background)
@@ -101,7 +98,7 @@ def build_network(p: Params) -> tuple[Network, dict]:
                 "bursts": EventMonitor(group, "burst", name="bursts"),
                 "traces": StateMonitor(readout, ["event_rate", "burst_prob"], record=True, dt=10 * ms,
                                        name="readout_traces")}
-    return Network(group, *background, readout, link, *monitors.values()), monitors
+    return Network(group, *background, readout, link, *monitors.values(), name="transfer_network"), monitors
 
 
 def build_key(p: Params) -> str:
@@ -116,7 +113,8 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
     backends.check_backend(backend, threads)
     p = params
     with (equations.recording() as model,
-          backends.backend(backend, directory=directory, threads=threads, key=build_key(p)) as sim):
+          backends.backend(backend, directory=directory, threads=threads, key=build_key(p), dt=p.dt,
+                           seed=p.seed) as sim):
         net, mon = build_network(p)
         wall = sim.run(net, p.burn_in + p.duration, report=report)
         spikes, events, bursts, traces = (mon[k] for k in ("spikes", "events", "bursts", "traces"))
