@@ -2,7 +2,6 @@
 result of their own seed, a build killed mid-compile is redone, and a seed reproduces bit for bit."""
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -12,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from brian2 import second
+
+from _compilers import compiler_wrapper, compiles
 
 from burstsim import backends
 from burstsim.protocols import deep_credit, multiplexing, plasticity, single_phase, transfer
@@ -90,33 +91,18 @@ def test_two_processes_with_interleaved_builds_each_get_their_own_seed(tmp_path)
     assert not any((cache / "runs").iterdir()), "private run directories were left behind"
 
 
-def _compiler_wrapper(tmp_path: Path) -> tuple[Path, Path]:
-    real = shutil.which(os.environ.get("CXX") or "g++")
-    bindir, log = tmp_path / "bin", tmp_path / "compiler.log"
-    bindir.mkdir()
-    for name in ("g++", "c++"):
-        w = bindir / name
-        w.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\nexec "{real}" "$@"\n')
-        w.chmod(0o755)
-    return bindir, log
-
-
-def _compiles(log: Path) -> int:
-    return sum(1 for line in log.read_text().splitlines() if ".cpp" in line) if log.exists() else 0
-
-
 @pytest.mark.slow
 def test_a_build_killed_mid_compile_is_redone(tmp_path):
     """SIGKILL to the whole process group (Python, make and the compilers) while make runs; the
     next run finds no completion marker, wipes the directory, rebuilds and gets the right result."""
     cache = tmp_path / "cache"    # a fresh cache: the first run compiles everything
-    bindir, log = _compiler_wrapper(tmp_path)
+    bindir, log = compiler_wrapper(tmp_path)
     path = {"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
     env_cxx = os.environ.pop("CXX", None)
     try:
         p = _start(3, tmp_path / "killed.npz", cache, **path)
         t0 = time.monotonic()
-        while _compiles(log) < 3:
+        while compiles(log) < 3:
             assert p.poll() is None, p.communicate()[0][-3000:]
             assert time.monotonic() - t0 < 600
             time.sleep(0.05)
@@ -125,10 +111,10 @@ def test_a_build_killed_mid_compile_is_redone(tmp_path):
         time.sleep(0.5)
         build = next(d for d in cache.iterdir() if d.is_dir() and d.name.startswith("cpp-"))
         assert not (build / backends.BUILD_MARKER).exists()
-        n_killed = _compiles(log)
+        n_killed = compiles(log)
         _finish(_start(3, tmp_path / "after.npz", cache, **path))
         assert (build / backends.BUILD_MARKER).exists()
-        assert _compiles(log) - n_killed > 10, "the killed build was trusted instead of redone"
+        assert compiles(log) - n_killed > 10, "the killed build was trusted instead of redone"
     finally:
         if env_cxx is not None:
             os.environ["CXX"] = env_cxx

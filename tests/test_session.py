@@ -4,16 +4,15 @@ process, one thread policy, and realisations that never share random streams."""
 import copy
 import logging
 import os
-import shutil
-import sys
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 from brian2 import (Network, NeuronGroup, SpikeMonitor, StateMonitor, defaultclock, get_device, ms, prefs,
                     second, set_device)
+
+from _compilers import compiler_wrapper, compiles
 
 from burstsim import backends
 from burstsim.protocols import deep_credit, multiplexing, plasticity, single_phase, transfer
@@ -42,26 +41,6 @@ def _magic_run_names() -> set:
     return names
 
 
-def _compiler_wrapper(tmp_path: Path) -> Path:
-    """``g++``/``c++`` first on PATH (Brian2's makefile runs ``$(CXX)``, make's default ``g++``): each
-    call appends its arguments to the returned log and runs the real compiler."""
-    real = shutil.which(os.environ.get("CXX") or "g++")
-    bindir, log = tmp_path / "bin", tmp_path / "compiler.log"
-    bindir.mkdir()
-    for name in ("g++", "c++"):
-        w = bindir / name
-        w.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\nexec "{real}" "$@"\n')
-        w.chmod(0o755)
-    return log
-
-
-def compiles(log: Path) -> int:
-    """Compiler invocations that compile or link code (not the ``--version`` probes)."""
-    if not log.exists():
-        return 0
-    return sum(1 for line in log.read_text().splitlines() if ".cpp" in line or "-o main" in line)
-
-
 def _logging_levels():
     from brian2.utils.logger import BrianLogger
 
@@ -71,8 +50,8 @@ def _logging_levels():
 
 def test_a_run_leaves_the_user_session_unchanged(tmp_path, monkeypatch):
     monkeypatch.delenv("CXX", raising=False)
-    log = _compiler_wrapper(tmp_path)
-    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    bindir, log = compiler_wrapper(tmp_path)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
     from brian2.utils.logger import BrianLogger
 
     saved_target, saved_level = prefs.codegen.target, BrianLogger.console_handler.level
