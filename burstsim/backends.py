@@ -25,6 +25,7 @@ import hashlib
 import logging
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -151,8 +152,17 @@ def _write_marker(marker: Path) -> None:
 
 
 def _runs_root() -> Path:
+    """Where runs keep their private copies; those left by killed processes of this host are removed."""
     root = cache_root() / "runs"
     root.mkdir(parents=True, exist_ok=True)
+    for d in root.glob(f"run-{socket.gethostname()}-*"):
+        try:
+            pid = int(d.name.rsplit("-", 2)[1])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)      # its process is gone
+        except (ValueError, IndexError, PermissionError):
+            pass                                      # not ours to judge, or alive under another user
     return root
 
 
@@ -323,7 +333,7 @@ class Simulator:
             _write_marker(marker)
             if self.compile_only:
                 return
-            run_dir = Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=_runs_root()))
+            run_dir = Path(tempfile.mkdtemp(prefix=f"run-{socket.gethostname()}-{os.getpid()}-", dir=_runs_root()))
             self.run_directory = run_dir
             (run_dir / "static_arrays").mkdir()
             (run_dir / "results").mkdir()

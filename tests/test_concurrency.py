@@ -153,3 +153,19 @@ def test_same_seed_twice_with_another_run_between_is_bit_identical(name):
     assert first.arrays.keys() == second_.arrays.keys()
     for k, v in first.arrays.items():
         assert np.array_equal(v, second_.arrays[k], equal_nan=v.dtype.kind == "f"), f"{name}: {k} differs"
+
+
+def test_run_directories_of_dead_processes_are_swept(tmp_path, monkeypatch):
+    import socket
+
+    monkeypatch.setenv("BURSTSIM_CACHE", str(tmp_path))
+    runs = tmp_path / "runs"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    host = socket.gethostname()
+    gone, alive = runs / f"run-{host}-{dead.pid}-abc", runs / f"run-{host}-{os.getpid()}-abc"
+    other_host = runs / f"run-elsewhere.example-{dead.pid}-abc"
+    for d in (gone, alive, other_host):
+        (d / "results").mkdir(parents=True)
+    backends._runs_root()
+    assert not gone.exists() and alive.exists() and other_host.exists()
