@@ -3,8 +3,8 @@
 
     .venv/bin/python benchmarks/multiplexing.py [--threads 1 2] [--runtime] [--cuda] [--scale 1]
 
-Thread counts above 1 are timed here through ``run_seed``; ``multiplexing.run`` refuses them
-(no speed-up measured, and Brian2 marks OpenMP untested).
+Each thread count has its own build; with T > 1 threads seed s runs as Brian2 seed s*T
+(``backends.stream_seed``), so rates agree with one thread in the mean over seeds, not bit for bit.
 
 Build time (code generation + compilation) and simulation time are reported separately; the
 ratio to the published Auryn code (about 5 s per seed on this class of machine, issue 3) is
