@@ -172,6 +172,16 @@ def seed_rows(arrays: dict, key: str, n_seeds: int) -> np.ndarray:
     return np.broadcast_to(v, (n_seeds, v.shape[-1])) if v.ndim == 1 else v
 
 
+def nan_mean(x, axis: int = 0) -> np.ndarray:
+    """Mean over the finite values along `axis`; NaN (without numpy's empty-slice warning) where
+    there are none, e.g. a bin in which no replica had an event."""
+    x = np.asarray(x, float)
+    ok = np.isfinite(x)
+    n = ok.sum(axis=axis)
+    total = np.where(ok, x, 0.0).sum(axis=axis)
+    return np.where(n > 0, total / np.maximum(n, 1), np.nan)
+
+
 def correlation(x: np.ndarray, y: np.ndarray) -> float:
     """Pearson correlation over the bins where both are finite (NaN with fewer than 3 such bins)."""
     x, y = np.asarray(x, float), np.asarray(y, float)
@@ -209,7 +219,7 @@ def network_analysis(a: dict) -> dict:
     t, dw, excess = weight_rate_and_bp_excess(a)
     starts = a["net_segment_starts_s"]
     plastic = t > starts[0]
-    r = float(np.corrcoef(dw.mean(axis=0)[plastic], np.nanmean(excess[:, plastic], axis=0))[0, 1])
+    r = correlation(dw.mean(axis=0)[plastic], nan_mean(excess[:, plastic]))
     samples, w = a["net_sample_t_s"], a["net_w_mean"].mean(axis=0)
     ends = np.append(starts[1:], starts[-1] + (starts[1] - starts[0]))
     drift = np.array([np.interp(e, samples, w) - np.interp(s, samples, w) for s, e in zip(starts, ends)])
