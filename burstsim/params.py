@@ -231,11 +231,13 @@ def parse_unit(text: str | None) -> Any:
 
 def _old_quantity(text: str):
     """A format-1 scalar quantity ``"16. * msecond"`` as a Quantity; None when `text` is not one."""
-    if not isinstance(text, str) or "*" not in text:
+    from burstsim.results import old_quantity
+
+    parsed = old_quantity(text)
+    if parsed is None:
         return None
-    number, _, unit = text.partition("*")
     try:
-        return float(number) * parse_unit(unit.strip())
+        return parsed[0] * parse_unit(parsed[1])
     except (ValueError, SyntaxError):
         return None
 

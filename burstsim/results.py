@@ -102,7 +102,7 @@ def params_to_json(params) -> dict:
     return _jsonable(params)
 
 
-def _old_quantity(text: str):
+def old_quantity(text: str):
     """A format-1 scalar quantity, e.g. ``"16. * msecond"`` or ``"22. * pamp / hertz"``, as
     (number, unit string); None when `text` is not one."""
     if not isinstance(text, str) or "*" not in text:
@@ -137,8 +137,8 @@ def read_param(params: dict, name: str, unit: str | None = None):
     stored = None
     if isinstance(value, dict) and set(value) == {"value", "unit"}:
         stored = (value["value"], value["unit"])
-    elif _old_quantity(value) is not None:
-        stored = _old_quantity(value)
+    elif old_quantity(value) is not None:
+        stored = old_quantity(value)
     if stored is None:
         if unit is not None and unit not in ("1", ""):
             raise ValueError(f"parameter {name!r} is dimensionless ({value!r}); ask for it without a unit")
