@@ -273,6 +273,78 @@ def _curand_link_dir(lib: Path) -> Path:
     return target
 
 
+SEED_ENV = "BURSTSIM_SEED"
+
+
+def _seed_from_environment(name: str, threads: int | None) -> None:
+    """Queue the seeding of Brian2's random generators from ``$BURSTSIM_SEED`` at the start of the
+    binary, where ``brian2.seed(s)`` would write ``s`` into main.cpp (so that every seed recompiled).
+    Thread k of an OpenMP build gets ``$BURSTSIM_SEED + k``, as Brian2 seeds them; the binary refuses
+    to start without the variable (:meth:`Simulator.rerun` sets it)."""
+    read = (f'const char* _burstsim_seed = getenv("{SEED_ENV}");\n'
+            f'if (_burstsim_seed == NULL) {{ fprintf(stderr, "burstsim: {SEED_ENV} is not set\\n"); exit(2); }}\n')
+    if name == "cuda":
+        code = read + "random_number_buffer.set_seed(strtoull(_burstsim_seed, NULL, 10));"
+    else:
+        n = max(int(threads or 0), 1)
+        code = read + (f"for (int _i=0; _i<{n}; _i++)\n"
+                       "    brian::_random_generators[_i].seed(strtoull(_burstsim_seed, NULL, 10) + _i);")
+    device.insert_code("main", "{\n" + code + "\n}")
+
+
+# --- compiled models kept alive in a process (sweep workers) -----------------------------------------
+
+@dataclass
+class CompiledModel:
+    """A built standalone model kept in this process: its device, private run directory, network and
+    objects, and the duration compiled into it."""
+
+    identity: str
+    device: object
+    run_directory: Path
+    net: object
+    objects: object
+    duration: float
+    refs: list = field(default_factory=list)   # weak references to its Brian2 objects (retired when dropped)
+
+
+_KEEP = 0
+_COMPILED: dict = {}
+
+
+def _threads_pref() -> int:
+    return int(prefs.devices.cpp_standalone.openmp_threads or 0)
+
+
+def _drop_compiled() -> None:
+    """Forget the kept model (its objects are retired like any earlier run's, its directory removed)."""
+    for model in _COMPILED.values():
+        shutil.rmtree(model.run_directory, ignore_errors=True)
+        _earlier_objects.extend(model.refs)
+    _COMPILED.clear()
+
+
+@contextlib.contextmanager
+def keep_compiled():
+    """Inside this block a standalone model stays compiled between protocol runs in this process:
+    a second run whose compiled parameters are the same (only run-time parameters and the seed
+    differ) only starts the binary again (see :meth:`Simulator.model`). One model is kept at a time;
+    it is released when the block ends. Sweep workers run every point inside one."""
+    global _KEEP
+    _KEEP += 1
+    try:
+        yield
+    finally:
+        _KEEP -= 1
+        if not _KEEP:
+            _drop_compiled()
+
+
+def kept_identity() -> str | None:
+    """The identity of the model this process keeps compiled (None if none)."""
+    return next((m.identity for m in _COMPILED.values()), None)
+
+
 @dataclass
 class Simulator:
     """Handle returned by :func:`backend`; runs networks on the selected device."""
@@ -282,18 +354,55 @@ class Simulator:
     compile_only: bool = False
     wall_times: dict = field(default_factory=dict)
     #: the private directory of this run (standalone): a copy of the binary and its static arrays,
-    #: and the results; removed when the backend block ends
+    #: and the results; removed when the backend block ends (kept with the model under :func:`keep_compiled`)
     run_directory: Path | None = None
+    #: the Brian2 device instance this simulator builds on (standalone; None on runtime)
+    device: object = None
+    #: the seed the binary is started with (``$BURSTSIM_SEED``, see :func:`_seed_from_environment`)
+    seed: int | None = None
+    #: the compiled model this block reuses (:meth:`model`), None when it builds its own
+    warm: "CompiledModel | None" = None
+    identity: str | None = None
 
     @property
     def standalone(self) -> bool:
         return self.name != "runtime"
 
+    def model(self, build, identity: str | None = None):
+        """The network and objects of `build()` (a callable returning ``(net, objects)``).
+
+        Under :func:`keep_compiled` (e.g. in a sweep worker) a standalone model built earlier in this
+        process with the same backend, build directory, threads and `identity` (everything compiled
+        into it: :meth:`burstsim.params.Params.build_identity`) is returned instead, and :meth:`run`
+        then only starts its binary again with new ``run_args`` and seed: no code generation, no
+        compile. Otherwise `build()` is called, and the model is kept after its first run."""
+        if self.standalone and not self.compile_only and _KEEP and identity is not None:
+            cached = _COMPILED.get(self._cache_key())
+            if cached is not None and cached.identity == identity:
+                self.warm, self.run_directory, self.device = cached, cached.run_directory, cached.device
+                return cached.net, cached.objects
+            _drop_compiled()
+        built = build()
+        self.identity = identity
+        self._built = built
+        return built
+
+    def _cache_key(self) -> tuple:
+        return (self.name, str(self.directory), _threads_pref())
+
     def run(self, net: Network, duration, report: str | None = "text", run_args: dict | None = None) -> dict:
         """Run `net` for `duration` (one or several Brian2 ``run`` calls may precede this one).
 
         Returns ``{"build_wall_s", "sim_wall_s"}``; for standalone devices this is the moment the
-        code is generated, compiled and executed."""
+        code is generated, compiled and executed (or, for a model kept compiled, only executed)."""
+        if self.warm is not None:
+            from burstsim import equations
+            equations.seen(net)      # the kept model, described for Result.model
+            if float(duration) != self.warm.duration:
+                raise RuntimeError(f"a kept model ran for {self.warm.duration} s; this run asks for {duration}: "
+                                   "the duration is compiled in, so it must be part of the model's identity")
+            self.wall_times = {"build_wall_s": 0.0, "sim_wall_s": self.rerun(run_args)}
+            return self.wall_times
         # --- burstsim.equations hook (issue 14, Build 8): keep first in Simulator.run --------------
         # raises equations.Captured(net) under `burstsim equations`; else describes net for Result.model
         from burstsim import equations
@@ -312,6 +421,12 @@ class Simulator:
         _test_pause()
         sim = 0.0 if self.compile_only else self.rerun(run_args)
         self.wall_times = {"build_wall_s": build, "sim_wall_s": sim}
+        built = getattr(self, "_built", None)
+        if _KEEP and not self.compile_only and self.identity is not None and built is not None and built[0] is net:
+            _drop_compiled()
+            _COMPILED[self._cache_key()] = CompiledModel(self.identity, self.device, self.run_directory, net,
+                                                         built[1], float(duration))
+            self.warm = _COMPILED[self._cache_key()]
         return self.wall_times
 
     def _build(self) -> None:
@@ -342,7 +457,8 @@ class Simulator:
                 shutil.copyfile(path / "static_arrays" / name, run_dir / "static_arrays" / name)
 
     def rerun(self, run_args: dict | None = None) -> float:
-        """Run the compiled binary again, with new values for variables or TimedArrays."""
+        """Run the compiled binary again, with new values for variables or TimedArrays (and
+        :attr:`seed`); the results of the previous run are deleted."""
         if not self.standalone:
             raise RuntimeError("rerun() needs a standalone backend ('cpp' or 'cuda'); on 'runtime' set the "
                                "values and call run() again")
@@ -351,12 +467,20 @@ class Simulator:
         if self.run_directory is None:
             raise RuntimeError("rerun() needs a built network: call run() first")
         t0 = time.perf_counter()
+        dev = self.device
         # run_args arrays go to <project_dir>/static_arrays: point it at this run's private copy
-        device.project_dir = str(self.run_directory)
+        dev.project_dir = str(self.run_directory)
+        # every run writes into a results directory of its own (a kept model runs many times)
+        previous = getattr(dev, "results_dir", None)
+        if previous and Path(previous).parent == self.run_directory:
+            shutil.rmtree(previous, ignore_errors=True)
+        results = Path(tempfile.mkdtemp(prefix="results-", dir=self.run_directory)).name
         env = dict(os.environ)
+        if self.seed is not None:
+            os.environ[SEED_ENV] = str(self.seed)
         try:
-            device.run(directory=str(self.run_directory), results_directory="results", with_output=False,
-                       run_args=run_args or {})
+            dev.run(directory=str(self.run_directory), results_directory=results, with_output=False,
+                    run_args=run_args or {})
         finally:
             # Brian2 sets its run environment variables (LD_BIND_NOW, ...) in os.environ for good
             for k in set(os.environ) | set(env):
@@ -576,13 +700,17 @@ def _nameable_ids() -> set:
     return {id(r()) for r in Nameable.__instances__() if r() is not None}
 
 
-def _remember_new_objects(before: set) -> None:
+def _remember_new_objects(before: set, into: list | None = None) -> None:
+    """Note the objects created since `before` for retirement in the next block (or, for a model
+    kept compiled, in `into`, retired when the model is dropped: run_args address variables by
+    their owner's name, so a kept model's objects keep theirs)."""
     from brian2.core.names import Nameable
 
+    target = _earlier_objects if into is None else into
     for r in Nameable.__instances__():
         obj = r()
         if obj is not None and id(obj) not in before:
-            _earlier_objects.append(r)
+            target.append(r)
 
 
 @contextlib.contextmanager
@@ -671,13 +799,19 @@ def backend(name: str = "runtime", key: str = "default", threads: int | None = N
                     # a private device instance: the user's standalone device (and its clock) is never touched
                     dev = type(D.all_devices["cpp_standalone" if name == "cpp" else "cuda_standalone"])()
                     D._do_set_device(dev, build_on_run=False, directory=str(path))
-                    sim = Simulator(name, path, compile_only=compile_only)
+                    sim = Simulator(name, path, compile_only=compile_only, device=dev)
                 if dt is not None:
                     brian2.defaultclock.dt = dt
                 if seed is not None:
-                    brian2.seed(stream_seed(seed, threads))
+                    if name == "runtime":
+                        brian2.seed(stream_seed(seed, threads))
+                    else:   # a run-time seed: one build serves every seed
+                        sim.seed = stream_seed(seed, threads)
+                        _seed_from_environment(name, threads)
                 yield sim
         finally:
-            if sim is not None and sim.run_directory is not None:
+            kept = next(iter(_COMPILED.values()), None)
+            if sim is not None and sim.run_directory is not None and (kept is None or sim.run_directory != kept.run_directory):
                 shutil.rmtree(sim.run_directory, ignore_errors=True)
-            _remember_new_objects(before)
+            built_here = kept is not None and sim is not None and sim.warm is kept and sim.identity is not None
+            _remember_new_objects(before, into=kept.refs if built_here else None)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import json
 import difflib
 import math
 import re
@@ -336,6 +337,11 @@ class Params:
 
     RENAMED = {}   # old name -> new name (not a field: no annotation)
     VARIANTS = {}  # variant name -> changes
+    #: parameters that change without a new build (run_args values and the run-time seed); all
+    #: others (sizes, connectivity, equations, constants compiled into the code) are structural
+    RUNTIME = ("seed",)
+    #: run-time parameters that may hold one value per replica (an array of length ``replicas``)
+    PER_REPLICA = ()
 
     def __new__(cls, *args: Any, **kwargs: Any):
         names = [f.name for f in dataclasses.fields(cls) if f.init]
@@ -371,6 +377,17 @@ class Params:
         from burstsim.results import params_to_json
 
         return params_to_json(self)
+
+    def build_identity(self) -> str:
+        """Everything compiled into this parameter set's model, as text: all parameters but the
+        ``RUNTIME`` ones. Two parameter sets with the same identity share one build."""
+        data = self.to_json()
+        return json.dumps({k: v for k, v in data.items() if k not in self.RUNTIME}, sort_keys=True, default=str)
+
+    @classmethod
+    def structural(cls) -> tuple:
+        """Names of the parameters that need a new build when they change."""
+        return tuple(f.name for f in dataclasses.fields(cls) if f.init and f.name not in cls.RUNTIME)
 
     def same_as(self, other: Any, rtol: float = 0.0) -> bool:
         """Field-by-field equality that compares arrays and quantities element-wise (``==`` on

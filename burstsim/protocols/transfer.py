@@ -18,7 +18,7 @@ import dataclasses
 import numpy as np
 from brian2 import EventMonitor, Network, SpikeMonitor, StateMonitor, mV, ms, pA, second
 
-from burstsim import analysis, backends, equations
+from burstsim import analysis, backends, equations, replicas
 from burstsim.models import detection, inputs, pyramidal, readouts
 from burstsim.params import Params as ParamsBase
 from burstsim.params import param
@@ -33,6 +33,10 @@ class Params(ParamsBase):
     """Parameters of the transfer-function protocol."""
 
     RENAMED = {"window": "burst_window"}  # params.json written before issue 14
+    # the currents are per-neuron state variables set at run time: one build serves every level
+    RUNTIME = ("seed", "soma_currents", "dend_currents", "dend_current_in_soma_sweep", "soma_current_in_dend_sweep",
+               "soma_current", "dend_current")
+    PER_REPLICA = ("soma_current", "dend_current")
 
     preset: str = param("payeur2021", check="choice", choices=tuple(pyramidal.PRESETS),
                         doc="pyramidal neuron preset", source="burstsim.models.pyramidal")
@@ -41,6 +45,14 @@ class Params(ParamsBase):
                                   "somatic currents of the somatic sweep", SRC)
     dend_currents: object = param(np.array([-100, 0, 100, 200, 300]) * pA, pA, "any",
                                   "dendritic currents of the dendritic sweep", SRC)
+    levels: str = param("sweeps", check="choice", choices=("sweeps", "single"),
+                        doc="'sweeps': the somatic and the dendritic sweep side by side; 'single': one ensemble at "
+                            "(soma_current, dend_current), e.g. for burstsim.sweep", source="burstsim")
+    soma_current: object = param(0 * pA, pA, "any", "somatic current of levels='single' (one value, or one per replica)",
+                                 "burstsim")
+    dend_current: object = param(0 * pA, pA, "any", "dendritic current of levels='single' (one value, or one per "
+                                 "replica)", "burstsim")
+    replicas: int = param(1, None, "count", "independent realisations in one network (burstsim.replicas)", "burstsim")
     dend_current_in_soma_sweep: object = param(0 * pA, pA, "any", "dendritic current held during the somatic sweep", SRC)
     soma_current_in_dend_sweep: object = param(0 * pA, pA, "any", "somatic current held during the dendritic sweep", SRC)
     background: inputs.PoissonBackground = dataclasses.field(default_factory=lambda: inputs.SHARED_POOL)
@@ -55,6 +67,9 @@ class Params(ParamsBase):
     seed: int = param(1, None, "nonnegative", "random seed", "burstsim")
 
     def validate(self) -> None:
+        replicas.check_per_replica(self, self.replicas)
+        if self.levels == "single":
+            return
         for name in ("soma_currents", "dend_currents"):
             if np.size(getattr(self, name)) < 2:
                 raise ValueError(f"{name} needs at least two current levels, got {getattr(self, name)!r}")
@@ -67,16 +82,31 @@ class Params(ParamsBase):
         return cls(**{"n_per_point": 30, "duration": 1 * second, "burn_in": 0.5 * second, **changes})
 
     @property
+    def n_levels(self) -> int:
+        """Current levels (ensembles) per replica."""
+        return 1 if self.levels == "single" else np.size(self.soma_currents) + np.size(self.dend_currents)
+
+    @property
     def points(self) -> tuple[np.ndarray, np.ndarray]:
-        """(somatic, dendritic) current of every point: the somatic sweep, then the dendritic sweep."""
+        """(somatic, dendritic) current of every ensemble of every replica (replica by replica); per
+        replica the somatic sweep, then the dendritic sweep, or its single level."""
+        if self.levels == "single":
+            R = self.replicas
+            return (replicas.per_replica(self.soma_current / pA, R, "soma_current") * pA,
+                    replicas.per_replica(self.dend_current / pA, R, "dend_current") * pA)
+        i_s, i_d = self._sweep_points()
+        return np.tile(np.asarray(i_s / pA), self.replicas) * pA, np.tile(np.asarray(i_d / pA), self.replicas) * pA
+
+    def _sweep_points(self) -> tuple[np.ndarray, np.ndarray]:
         ns, nd = np.size(self.soma_currents), np.size(self.dend_currents)
         i_s = np.concatenate([np.asarray(self.soma_currents / pA), np.full(nd, float(self.soma_current_in_dend_sweep / pA))])
         i_d = np.concatenate([np.full(ns, float(self.dend_current_in_soma_sweep / pA)), np.asarray(self.dend_currents / pA)])
         return i_s * pA, i_d * pA
 
 
-def build_network(p: Params) -> tuple[Network, dict]:
-    """The Brian2 network of every current level, and its monitors by name (inside a backend block)."""
+def build_network(p: Params, currents: bool = True) -> tuple[Network, dict]:
+    """The Brian2 network of every current level of every replica, and its monitors by name and the
+    group (inside a backend block). Neurons are independent, so a replica is a block of ensembles."""
     neuron = pyramidal.get_preset(p.preset)
     det = detection.Detection(rule=p.rule, burst_window=p.burst_window, tau_avg=p.tau_avg)
     i_s, i_d = p.points
@@ -88,22 +118,33 @@ def build_network(p: Params) -> tuple[Network, dict]:
         group = pyramidal.pyramidal_group(len(ensemble), neuron, det, input_s="I_noise_s", input_d="I_noise_d",
                                           extra_equations=p.pulse_noise.equations(p.dt))
         background = []
-    group.Is = i_s[ensemble]
-    group.Id = i_d[ensemble]
+    if currents:   # standalone builds leave them out of the code: run_args set them at every run
+        group.Is = i_s[ensemble]
+        group.Id = i_d[ensemble]
     group.namespace["V_init_sd"] = p.V_init_sd
     group.Vs = "E_L + V_init_sd*randn()"
     readout, link = readouts.ensemble_readout(group, ensemble, det.tau_avg)
-    monitors = {"spikes": SpikeMonitor(group, name="spikes"),
+    monitors = {"group": group, "spikes": SpikeMonitor(group, name="spikes"),
                 "events": EventMonitor(group, "event", name="events"),
                 "bursts": EventMonitor(group, "burst", name="bursts"),
                 "traces": StateMonitor(readout, ["event_rate", "burst_prob"], record=True, dt=10 * ms,
                                        name="readout_traces")}
-    return Network(group, *background, readout, link, *monitors.values(), name="transfer_network"), monitors
+    net = Network(group, *background, readout, link, *[m for k, m in monitors.items() if k != "group"],
+                  name="transfer_network")
+    return net, monitors
+
+
+def run_args(p: Params, objects: dict) -> dict:
+    """The run-time values of `p` (the per-neuron currents) for a standalone run of the built model."""
+    i_s, i_d = p.points
+    ensemble = np.repeat(np.arange(len(i_s)), p.n_per_point)
+    group = objects["group"]
+    return {group.Is: i_s[ensemble], group.Id: i_d[ensemble]}
 
 
 def build_key(p: Params) -> str:
     """The build directory of a model structure; Brian2 recompiles only the files that changed."""
-    return backends.build_key(NAME, p.preset, p.n_per_point, np.size(p.soma_currents), np.size(p.dend_currents),
+    return backends.build_key(NAME, p.preset, p.n_per_point, p.levels, p.replicas, p.n_levels,
                               p.dt, p.rule, p.burst_window, p.background, p.pulse_noise)
 
 
@@ -115,14 +156,17 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
     with (equations.recording() as model,
           backends.backend(backend, directory=directory, threads=threads, key=build_key(p), dt=p.dt,
                            seed=p.seed) as sim):
-        net, mon = build_network(p)
-        wall = sim.run(net, p.burn_in + p.duration, report=report)
+        net, mon = sim.model(lambda: build_network(p, currents=not sim.standalone), p.build_identity())
+        wall = sim.run(net, p.burn_in + p.duration, report=report, run_args=run_args(p, mon))
         spikes, events, bursts, traces = (mon[k] for k in ("spikes", "events", "bursts", "traces"))
         i_s, i_d = p.points
+        sweep = ([0] if p.levels == "single" else
+                 np.repeat([0, 1], [np.size(p.soma_currents), np.size(p.dend_currents)]))
         arrays = {
             "soma_current_pA": np.asarray(i_s / pA), "dend_current_pA": np.asarray(i_d / pA),
             "ensemble": np.repeat(np.arange(len(i_s)), p.n_per_point),
-            "sweep": np.repeat([0, 1], [np.size(p.soma_currents), np.size(p.dend_currents)]),
+            "replica_of_ensemble": np.repeat(np.arange(p.replicas), p.n_levels),
+            "sweep": np.tile(sweep, p.replicas),
             # np.array copies: Brian2 2.10 monitors hand out views that die with the network
             "spike_i": np.array(spikes.i[:]), "spike_t_s": np.array(spikes.t[:] / second),
             "event_i": np.array(events.i[:]), "event_t_s": np.array(events.t[:] / second),
@@ -135,8 +179,22 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
     result = Result(protocol=NAME, params=params_to_json(p), arrays=arrays, summary={}, seed=p.seed,
                     backend=backend, wall_times=wall, provenance=provenance(backend, threads),
                     model=model.text)
+    if p.replicas > 1:   # per-replica metrics as replica_<metric> arrays
+        result.arrays.update(_per_replica(result.arrays, p.levels, p.replicas)[1])
     result.summary = summary(result)
     return result
+
+
+def _per_replica(a: dict, levels: str, n: int) -> tuple[dict, dict]:
+    return replicas.summarise([_summary(_replica_arrays(a, r), levels) for r in range(n)])
+
+
+def _replica_arrays(a: dict, r: int) -> dict:
+    """The per-ensemble arrays of replica `r`."""
+    sel = a["replica_of_ensemble"] == r
+    keys = ("soma_current_pA", "dend_current_pA", "sweep", "event_rate_hz", "burst_rate_hz", "burst_prob",
+            "event_rate_sem_hz")
+    return {**{k: a[k][sel] for k in keys}, "ensemble": a["ensemble"][np.isin(a["ensemble"], np.flatnonzero(sel))]}
 
 
 def _rates(a: dict, p: Params) -> dict:
@@ -146,21 +204,34 @@ def _rates(a: dict, p: Params) -> dict:
                                    t0, t0 + float(p.duration / second))
 
 
-def _sweeps(result: Result) -> dict:
-    a = result.arrays
+def _sweeps(a: dict) -> dict:
     sl_s, sl_d = a["sweep"] == 0, a["sweep"] == 1
     return {"soma": (a["soma_current_pA"][sl_s], a["event_rate_hz"][sl_s], a["burst_prob"][sl_s]),
             "dend": (a["dend_current_pA"][sl_d], a["event_rate_hz"][sl_d], a["burst_prob"][sl_d])}
 
 
 def summary(result: Result) -> dict:
-    """Scalar acceptance metrics: baseline operating point, monotonicity and sizes of the effects."""
-    sw = _sweeps(result)
+    """Scalar acceptance metrics: baseline operating point, monotonicity and sizes of the effects
+    (levels='sweeps'), or the single level's event rate and burst probability (levels='single');
+    over replicas their mean, standard error and n (``replica_<metric>`` arrays per replica)."""
+    levels = result.params.get("levels", "sweeps")
+    if result.params.get("replicas", 1) > 1:
+        out = _per_replica(result.arrays, levels, result.params["replicas"])[0]
+    else:
+        out = _summary(result.arrays, levels)
+    out.update({k: float(v) for k, v in result.wall_times.items()})
+    return out
+
+
+def _summary(a: dict, levels: str) -> dict:
+    if levels == "single":
+        return {"n_neurons": int(len(a["ensemble"])), "event_rate_hz": float(a["event_rate_hz"][0]),
+                "burst_rate_hz": float(a["burst_rate_hz"][0]), "burst_prob": float(a["burst_prob"][0]),
+                "event_rate_sem_hz": float(a["event_rate_sem_hz"][0])}
+    sw = _sweeps(a)
     I_s, er_s, bp_s = sw["soma"]
     I_d, er_d, bp_d = sw["dend"]
-    base = [k for k, (a, b) in enumerate(zip(result.arrays["soma_current_pA"], result.arrays["dend_current_pA"]))
-            if a == 0 and b == 0]
-    a = result.arrays
+    base = [k for k, (x, y) in enumerate(zip(a["soma_current_pA"], a["dend_current_pA"])) if x == 0 and y == 0]
     out = {
         "n_neurons": int(len(a["ensemble"])),
         "baseline_event_rate_hz": float(np.mean(a["event_rate_hz"][base])) if base else float("nan"),
@@ -176,7 +247,6 @@ def summary(result: Result) -> dict:
         "population_event_rate_hz": float(np.mean(a["event_rate_hz"])),
         "population_burst_prob": float(np.sum(a["burst_rate_hz"]) / np.sum(a["event_rate_hz"])),
     }
-    out.update({k: float(v) for k, v in result.wall_times.items()})
     return out
 
 
