@@ -9,13 +9,15 @@ import logging
 
 __version__ = "0.1.0"
 
-_LAZY = {"backend": ("burstsim.backends", "backend"), "Result": ("burstsim.results", "Result")}
-_SUBMODULES = ("analysis", "backends", "data", "figures", "models", "protocols", "rate", "results")
+_LAZY = {"backend": ("burstsim.backends", "backend"), "Result": ("burstsim.results", "Result"),
+         "sweep": ("burstsim.sweeps", "sweep")}
+_SUBMODULES = ("analysis", "backends", "data", "figures", "models", "protocols", "rate", "replicas", "results",
+               "sweeps")
 
 # messages go through logging (burstsim.logs); the library itself only silences "no handler" output
 logging.getLogger("burstsim").addHandler(logging.NullHandler())
 
-__all__ = ["backend", "Result", "__version__", *_SUBMODULES]
+__all__ = ["backend", "Result", "sweep", "__version__", *_SUBMODULES]
 
 
 def __getattr__(name):

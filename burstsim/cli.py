@@ -6,6 +6,9 @@
     burstsim figure transfer --from DIR            redraw the figure from a saved Result (no re-run)
     burstsim run transfer --from DIR --seed 3      re-run a saved result's parameters, with changes
     burstsim equations multiplexing                the model as Brian2 runs it (built, never run)
+    burstsim sweep transfer --grid "soma_current=0*pA;100*pA" --set levels=single --out DIR
+                                                   a protocol over a grid of points and seeds, on Dask
+    burstsim figure sweep --from DIR --x soma_current --metric event_rate_hz
 
 ``--set name=value`` overrides a parameter; values are numbers, words, tuples/lists and unit
 expressions such as ``--set duration=5*second`` or ``--set "currents=[0, 50]*pA"`` (read by a small
@@ -224,9 +227,67 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _grid(cls, items: list[str]) -> dict:
+    """``--grid "name=v1;v2;..."`` items as {name: [values]} (each value read as a ``--set`` value;
+    ``;`` separates them so that tuples may hold commas)."""
+    grid = {}
+    for item in items or []:
+        if "=" not in item:
+            raise SystemExit(f"error: --grid expects name=v1;v2;..., got {item!r}")
+        name, text = (part.strip() for part in item.split("=", 1))
+        if name in grid:
+            raise SystemExit(f"error: --grid {name} is given twice")
+        texts = [t.strip() for t in text.split(";") if t.strip()]
+        if not texts:
+            raise SystemExit(f"error: --grid {name} has no values (give name=v1;v2;...)")
+        values = []
+        for t in texts:
+            changes = _set_changes(cls, [f"{name}={t}"])
+            values.append(changes[name])
+        grid[name] = values
+    return grid
+
+
+def cmd_sweep(args) -> int:
+    """``burstsim sweep``: a protocol over a grid of points and seeds on a Dask cluster, resumable."""
+    from burstsim import sweeps
+
+    module = _protocol(args.protocol)
+    cls = module.Params
+    if not args.grid:
+        raise SystemExit("error: --grid is needed: the parameters to vary, e.g. --grid \"soma_current=0*pA;100*pA\"")
+    grid = _grid(cls, args.grid)
+    base_args = argparse.Namespace(protocol=args.protocol, quick=args.quick, set=args.set, seed=args.seed)
+    base = make_params(module, base_args)
+    try:
+        table = sweeps.sweep(module, grid=grid, seeds=args.seeds, backend=args.backend, out=args.out,
+                             pack=args.pack, base=base, workers=args.workers, threads=args.threads,
+                             scheduler=args.scheduler, timeout=args.timeout)
+    except sweeps.SweepError as err:
+        raise SystemExit(f"error: {err}") from None
+    failed = int(table["error"].notna().sum())
+    print(f"table: {Path(args.out) / sweeps.TABLE} ({len(table)} rows, {failed} with an error)")
+    return 0 if not failed else 1
+
+
 def cmd_figure(args) -> int:
     from burstsim.results import Result
 
+    if args.protocol == "sweep":
+        from burstsim import sweeps
+        from burstsim.figures import sweep as sweep_figure
+
+        if len(args.source) > 1 or args.x is None or args.metric is None:
+            raise SystemExit("error: figure sweep needs one --from DIR, --x NAME and --metric KEY (and --y NAME for "
+                             "a heat map)")
+        try:
+            fig = sweep_figure.plot(sweeps.load(args.source[0]), x=args.x, y=args.y, metric=args.metric)
+        except (FileNotFoundError, ValueError) as err:
+            raise SystemExit(f"error: {err}") from None
+        target = Path(args.output or Path(args.source[0]) / f"sweep_{args.metric}.png")
+        fig.savefig(target, dpi=120)
+        print(f"figure: {target}")
+        return 0
     if args.protocol != "train":
         _protocol(args.protocol)
         if len(args.source) > 1:
@@ -348,7 +409,28 @@ def parser() -> argparse.ArgumentParser:
     pf.add_argument("--from", dest="source", required=True, nargs="+",
                     help="directory written by 'burstsim run' (for 'train': one or more, drawn together)")
     pf.add_argument("--output", default=None, help="PNG path (default: <from>/<protocol>.png)")
+    pf.add_argument("--x", default=None, help="sweep: the parameter on the x axis")
+    pf.add_argument("--y", default=None, help="sweep: a second parameter (a heat map)")
+    pf.add_argument("--metric", default=None, help="sweep: the summary metric to draw")
     pf.set_defaults(func=cmd_figure)
+    ps = sub.add_parser("sweep", help="run a protocol over a grid of parameter points and seeds (Dask; resumable)")
+    ps.add_argument("protocol")
+    ps.add_argument("--grid", action="append", metavar="NAME=V1;V2;...",
+                    help="a parameter and its values (each read like a --set value; ';' between them); repeat for "
+                         "more dimensions")
+    ps.add_argument("--seeds", type=int, default=1, help="seeds per point: seed, seed+1, ... (default: 1)")
+    ps.add_argument("--seed", type=int, default=None, help="the first seed (default: the protocol's)")
+    ps.add_argument("--workers", type=int, default=2, help="local worker processes (default: 2)")
+    ps.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                    help="a running Dask scheduler to use instead of a local cluster")
+    ps.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for --scheduler (default: 10)")
+    ps.add_argument("--backend", default="cpp", help="runtime | cpp | cuda (default: cpp)")
+    ps.add_argument("--threads", type=int, default=None, help="OpenMP threads per run (cpp)")
+    ps.add_argument("--pack", action="store_true", help="run all points and seeds as replicas of one network")
+    ps.add_argument("--quick", action="store_true", help="start from the protocol's quick variant")
+    ps.add_argument("--set", action="append", metavar="NAME=VALUE", help="a parameter held fixed over the sweep")
+    ps.add_argument("--out", required=True, help="the sweep directory (resumed when it holds the same sweep)")
+    ps.set_defaults(func=cmd_sweep)
     pe = sub.add_parser("equations", help="the model of a protocol as Brian2 runs it (built, never run)")
     pe.add_argument("protocol")
     pe.add_argument("--quick", action="store_true", help="the protocol's quick variant")

@@ -148,6 +148,13 @@ def build_key(p: Params) -> str:
                               p.dt, p.rule, p.burst_window, p.background, p.pulse_noise)
 
 
+def estimate_s(p: Params) -> tuple[float, float]:
+    """(build, simulation) seconds of one run on one cpp core, roughly (measured on a 2-core machine:
+    a cold build ~30 s, about 0.7 ms per neuron and simulated second at dt = 0.1 ms)."""
+    neurons = p.n_per_point * p.n_levels * p.replicas
+    return 30.0, 7e-4 * neurons * float((p.burn_in + p.duration) / second) * float(0.1 * ms / p.dt)
+
+
 def run(params: Params = Params(), backend: str = "runtime", threads: int | None = None,
         directory=None, report: str | None = "text") -> Result:
     """Simulate every current level in one network and measure event rate and burst probability."""

@@ -1,0 +1,94 @@
+"""burstsim.sweep: a transfer sweep on a local Dask cluster of 2 workers (cpp), compiles counted from
+outside, resumed, invalid points as rows; bad input refused before anything runs."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from brian2 import ms, pA, second
+
+from burstsim import sweeps
+from burstsim.protocols import transfer
+from _compilers import compiler_wrapper, compiles
+
+BASE = transfer.Params.quick(levels="single", n_per_point=20, burn_in=0.2 * second, duration=0.5 * second)
+
+
+def _sweep(out, env, extra=()):
+    cmd = [sys.executable, "-m", "burstsim.cli", "-q", "sweep", "transfer", "--quick", "--set", "levels=single",
+           "--set", "n_per_point=20", "--set", "burn_in=0.2*second", "--set", "duration=0.5*second",
+           "--grid", "soma_current=0*pA;200*pA", "--grid", "dend_current=0*pA;100*pA;200*pA;-1e9*pA", "--seeds", "2",
+           "--workers", "2", "--out", str(out), *extra]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+
+
+@pytest.mark.slow
+def test_sweep_builds_once_per_worker_resumes_and_records_errors(tmp_path):
+    bindir, log = compiler_wrapper(tmp_path)
+    env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}", "BURSTSIM_CACHE": str(tmp_path / "cache")}
+    out = tmp_path / "sweep"
+    p = _sweep(out, env)
+    assert p.returncode == 0, p.stderr[-3000:]
+    table = pd.read_parquet(out / "table.parquet")
+    assert len(table) == 2 * 4 * 2 and table["error"].isna().all()
+    assert {"soma_current_pA", "dend_current_pA", "seed", "event_rate_hz", "burst_prob", "sim_wall_s", "result"} <= set(table)
+    # one structure, two workers: at most one build each (the second finds the first's under its lock)
+    builds = compiles(log)
+    assert 0 < builds and len({row["worker"] for row in table.to_dict("records")}) <= 2
+    workers_built = (table["build_wall_s"] > 1.0).sum()
+    assert workers_built <= 2, table[["worker", "build_wall_s"]]
+    # the burst probability rises with the dendritic current, the event rate with the somatic one
+    m = table.groupby(["soma_current_pA", "dend_current_pA"])[["event_rate_hz", "burst_prob"]].mean()
+    assert m.loc[(0.0, 200.0), "burst_prob"] > m.loc[(0.0, 0.0), "burst_prob"] + 0.1
+    assert m.loc[(200.0, 0.0), "event_rate_hz"] > m.loc[(0.0, 0.0), "event_rate_hz"] + 1
+    # two seeds differ, every run finished once
+    a = table[(table.point == 0)]
+    assert a["event_rate_hz"].iloc[0] != a["event_rate_hz"].iloc[1]
+    finished = [json.loads(x)["id"] for x in (out / "finished.log").read_text().splitlines()]
+    assert len(finished) == len(set(finished)) == 16
+    # started again: nothing runs, nothing compiles, the same table
+    before = compiles(log)
+    p2 = _sweep(out, env)
+    assert p2.returncode == 0, p2.stderr[-3000:]
+    assert compiles(log) == before
+    assert len((out / "finished.log").read_text().splitlines()) == 16
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "table.parquet"), table)
+    # a different sweep into the same directory is refused, naming what differs
+    p3 = _sweep(out, env, ["--set", "tau_avg=0.2*second"])
+    assert p3.returncode != 0 and "different sweep" in p3.stderr and "base" in p3.stderr
+
+
+def test_invalid_point_is_a_row_with_its_error(tmp_path):
+    table = sweeps.sweep(transfer, grid={"tau_avg": [100 * ms, -5 * ms]}, base=BASE, backend="runtime",
+                         out=tmp_path / "s", workers=1)
+    assert len(table) == 2
+    bad = table[table["tau_avg_s"] < 0]
+    assert "tau_avg must be > 0" in bad["error"].iloc[0]
+    good = table[table["tau_avg_s"] > 0]
+    assert good["error"].isna().all() and good["event_rate_hz"].iloc[0] > 0
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"grid": {"soma_curent": [0 * pA]}}, "did you mean 'soma_current'"),
+    ({"grid": {}}, "grid is empty"),
+    ({"grid": {"soma_current": []}}, "no values for soma_current"),
+    ({"grid": {"n_per_point": [10, 20]}, "pack": True}, "cannot hold two structures"),
+    ({"grid": {"soma_current": [0 * pA]}, "scheduler": "tcp://127.0.0.1:9", "timeout": 2}, "cannot reach the Dask scheduler"),
+])
+def test_bad_input_refused_before_anything_runs(tmp_path, kw, message):
+    with pytest.raises(sweeps.SweepError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        sweeps.sweep(transfer, base=BASE, backend="runtime", out=tmp_path / "s", **kw)
+    assert not (tmp_path / "s" / "points").exists() or not any((tmp_path / "s" / "points").iterdir())
+
+
+def test_pack_runs_points_as_replicas_of_one_network(tmp_path):
+    table = sweeps.sweep(transfer, grid={"dend_current": [0 * pA, 300 * pA]}, seeds=2, base=BASE, backend="runtime",
+                         out=tmp_path / "s", pack=True, workers=1)
+    assert len(table) == 4 and table["error"].isna().all()
+    assert table["result"].nunique() == 1 and sorted(table["replica"]) == [0, 1, 2, 3]
+    bp = table.groupby("dend_current_pA")["burst_prob"].mean()
+    assert bp[300.0] > bp[0.0] + 0.1
