@@ -215,14 +215,18 @@ def test_check_threads_is_the_one_policy():
 
 
 def test_seed_with_threads_reaches_brian2_as_stream_seed():
-    """What Brian2 queues as the seed of a cpp run with 2 threads (no build needed)."""
+    """The seed a cpp run with 2 threads hands its binary (no build needed): a run-time seed, so no
+    seed is compiled into main.cpp; the binary seeds its 2 thread generators from $BURSTSIM_SEED + k."""
     from brian2 import device
 
-    with backends.backend("cpp", key="stream-seed-check", threads=2, seed=5):
-        assert ("seed", 10) in device.main_queue
+    with backends.backend("cpp", key="stream-seed-check", threads=2, seed=5) as sim:
+        assert sim.seed == 10
+        assert not any(entry[0] == "seed" for entry in device.main_queue)
+        code = [entry[1] for entry in device.main_queue if entry[0] == "insert_code"]
+        assert len(code) == 1 and "_i<2" in code[0] and backends.SEED_ENV in code[0]
         assert prefs.devices.cpp_standalone.openmp_threads == 2
-    with backends.backend("cpp", key="stream-seed-check", seed=5):
-        assert ("seed", 5) in device.main_queue
+    with backends.backend("cpp", key="stream-seed-check", seed=5) as sim:
+        assert sim.seed == 5
     assert prefs.devices.cpp_standalone.openmp_threads == 0
 
 

@@ -92,3 +92,80 @@ def test_pack_runs_points_as_replicas_of_one_network(tmp_path):
     assert table["result"].nunique() == 1 and sorted(table["replica"]) == [0, 1, 2, 3]
     bp = table.groupby("dend_current_pA")["burst_prob"].mean()
     assert bp[300.0] > bp[0.0] + 0.1
+
+
+def _wait_lines(path, n, proc, timeout=600):
+    import time
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if path.exists() and len(path.read_text().splitlines()) >= n:
+            return
+        assert proc.poll() is None, "the sweep ended before it was killed"
+        time.sleep(0.2)
+    raise TimeoutError(f"{path}: fewer than {n} lines after {timeout} s")
+
+
+def _grid_cmd(out, extra=()):
+    return [sys.executable, "-m", "burstsim.cli", "-q", "sweep", "transfer", "--set", "levels=single",
+            "--set", "n_per_point=200", "--set", "burn_in=0.2*second", "--set", "duration=1*second",
+            "--grid", "soma_current=0*pA;100*pA;200*pA;300*pA", "--grid", "dend_current=0*pA;100*pA;200*pA;300*pA",
+            "--out", str(out), *extra]
+
+
+@pytest.mark.slow
+def test_killed_sweep_resumes_without_running_a_point_twice(tmp_path):
+    import signal
+    env = {**os.environ, "BURSTSIM_CACHE": str(tmp_path / "cache")}
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(_grid_cmd(out), env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    _wait_lines(out / "finished.log", 8, proc)
+    os.killpg(proc.pid, signal.SIGKILL)           # the client and its worker processes
+    proc.wait()
+    p = subprocess.run(_grid_cmd(out), env=env, capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stderr[-3000:]
+    finished = [json.loads(x)["id"] for x in (out / "finished.log").read_text().splitlines()]
+    assert len(finished) == len(set(finished)) == 16          # no point ran to its end twice
+    ref = subprocess.run(_grid_cmd(tmp_path / "whole"), env=env, capture_output=True, text=True, timeout=900)
+    assert ref.returncode == 0, ref.stderr[-3000:]
+    cols = ["point", "soma_current_pA", "dend_current_pA", "seed", "event_rate_hz", "burst_rate_hz", "burst_prob"]
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "table.parquet")[cols],
+                                  pd.read_parquet(tmp_path / "whole" / "table.parquet")[cols])
+
+
+@pytest.mark.slow
+def test_sweep_on_a_separate_scheduler_survives_a_killed_worker(tmp_path):
+    import socket as so
+    import time
+    env = {**os.environ, "BURSTSIM_CACHE": str(tmp_path / "cache")}
+    with so.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    addr = f"tcp://127.0.0.1:{port}"
+    dask = os.path.join(os.path.dirname(sys.executable), "dask")
+    sched = subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    workers = [subprocess.Popen([dask, "worker", addr, "--nthreads", "1", "--nworkers", "1", "--no-dashboard"],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+               for _ in range(2)]
+    try:
+        time.sleep(5)
+        out = tmp_path / "remote"
+        proc = subprocess.Popen(_grid_cmd(out, ["--scheduler", addr]), env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        _wait_lines(out / "finished.log", 6, proc)
+        os.killpg(workers[0].pid, 9)
+        stdout, stderr = proc.communicate(timeout=900)
+        assert proc.returncode == 0, stderr[-3000:]
+        table = pd.read_parquet(out / "table.parquet")
+        assert len(table) == 16 and table["error"].isna().all()
+        ref = subprocess.run(_grid_cmd(tmp_path / "local"), env=env, capture_output=True, text=True, timeout=900)
+        assert ref.returncode == 0, ref.stderr[-3000:]
+        cols = ["point", "seed", "event_rate_hz", "burst_prob"]
+        pd.testing.assert_frame_equal(table[cols], pd.read_parquet(tmp_path / "local" / "table.parquet")[cols])
+    finally:
+        for p in [sched, *workers]:
+            try:
+                os.killpg(p.pid, 9)
+            except ProcessLookupError:
+                pass
