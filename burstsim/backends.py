@@ -363,6 +363,7 @@ class Simulator:
     #: the compiled model this block reuses (:meth:`model`), None when it builds its own
     warm: "CompiledModel | None" = None
     identity: str | None = None
+    _built: tuple | None = None   # (net, objects) of the last build(), kept after its first run
 
     @property
     def standalone(self) -> bool:
@@ -421,7 +422,7 @@ class Simulator:
         _test_pause()
         sim = 0.0 if self.compile_only else self.rerun(run_args)
         self.wall_times = {"build_wall_s": build, "sim_wall_s": sim}
-        built = getattr(self, "_built", None)
+        built = self._built
         if _KEEP and not self.compile_only and self.identity is not None and built is not None and built[0] is net:
             _drop_compiled()
             _COMPILED[self._cache_key()] = CompiledModel(self.identity, self.device, self.run_directory, net,

@@ -411,8 +411,7 @@ def sweep(protocol, grid: dict | None = None, samples: list[dict] | None = None,
                 _atomic_json(out / "points" / f"{run.id}.json", {"rows": [row], "finished": time.time()})
         done = {k for k, rec in records(out).items() if all(row.get("error") is None for row in rec["rows"])}
         todo = [r for r in runs if r.params is not None and r.id not in done]
-        builds, seconds = estimate(module, todo, workers if client is None and scheduler is None else
-                                   max(1, workers), out)
+        builds, seconds = estimate(module, todo, workers, out)
         n_runs = sum(len(r.replicas) if r.replicas else 1 for r in runs)
         log.info("sweep %s: %d point(s) x %d seed(s) = %d run(s)%s on %s; %d to go, %d already in %s; %d build(s) "
                  "(distinct model structures; each worker compiles a structure at most once); estimated time %s",
