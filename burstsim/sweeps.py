@@ -345,7 +345,7 @@ def _client(client, scheduler: str | None, workers: int, timeout: float):
                              "('dask scheduler', then 'dask worker ADDRESS' on each machine) or leave out the "
                              "scheduler to run on a local cluster") from None
     cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=logging.ERROR)
+                           silence_logs=logging.CRITICAL)  # teardown heartbeats log errors
     return Client(cluster), True
 
 

@@ -169,3 +169,26 @@ def test_sweep_on_a_separate_scheduler_survives_a_killed_worker(tmp_path):
                 os.killpg(p.pid, 9)
             except ProcessLookupError:
                 pass
+
+
+@pytest.mark.slow
+def test_8x8_transfer_sweep_builds_once_per_worker_near_ideal_wall_time():
+    """Acceptance 1 of issue 15 (benchmarks/sweep.py): 64 points, 2 cpp workers, cold cache, every point
+    >= ~1 s of simulation: one build per worker at most, none after a worker's first point, wall time
+    within 1.3x of sum(sim_wall_s) / 2 + one build."""
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "benchmarks"))
+    import sweep as bench
+
+    m = bench.measure(n_per_point=600, workers=2)
+    table = m["table"]
+    assert m["points"] == 64 and m["errors"] == 0
+    assert m["compiler_invocations"] > 0 and 1 <= m["links"] <= 2   # one binary linked per worker at most
+    # one run per worker built (generated code, compiled or found under the lock); every other only reran
+    assert len(m["points_per_worker"]) == 2 and all(n <= 1 for n in m["runs_that_built_per_worker"].values())
+    assert m["min_sim_wall_s"] >= 0.8, m
+    assert m["wall_over_ideal"] <= 1.3, {k: v for k, v in m.items() if k != "table"}
+    # the maps: burst probability rises with the dendritic current, event rate with the somatic one
+    grid = table.pivot_table(index="soma_current_pA", columns="dend_current_pA", values="burst_prob")
+    assert (grid.iloc[:, -1] > grid.iloc[:, 0] + 0.2).all()
+    rate = table.pivot_table(index="dend_current_pA", columns="soma_current_pA", values="event_rate_hz")
+    assert (rate.iloc[:, -1] > rate.iloc[:, 0] + 2).all()
