@@ -224,7 +224,7 @@ def test_equations_of_the_other_protocols():
     text = equations.protocol_model(single_phase, single_phase.Params())
     assert "NeuronGroup layer2: 100 neurons" in text or "NeuronGroup layer2:" in text
     text = equations.protocol_model(plasticity, plasticity.Params(parts=("network",)))
-    assert "PoissonGroup dend_sources" in text and "connect: i='k for k in sample(N_pre, p=0.2)'" in text
+    assert "NeuronGroup dend_sources" in text and "connect: i='k for k in sample(N_pre, p=0.2)'" in text
     text = equations.protocol_model(transfer, transfer.Params.quick())
     assert "NeuronGroup pyramidal: 300 neurons" in text
     def describe_all_and_drop():

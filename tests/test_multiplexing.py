@@ -47,6 +47,33 @@ def test_each_layer_multiplexes_two_signals(quick):
     assert 0.20 <= s["lower_burst_prob"] <= 0.28 and 0.24 <= s["upper_burst_prob"] <= 0.32
 
 
+def test_seeds_share_one_build_and_differ(quick):
+    """The second seed reruns the first seed's binary (currents, sines and the seed are run-time
+    values): no second build, and other spikes. Every realisation has its row and its metrics."""
+    w = quick.wall_times
+    assert w["build_wall_s_first_seed"] > 0 and w["build_wall_s"] == w["build_wall_s_first_seed"]
+    a = quick.arrays
+    assert not np.array_equal(a["pyr1_er_hz"][0], a["pyr1_er_hz"][1])
+    assert list(a["realisation_seed"]) == [1, 2] and list(a["realisation_replica"]) == [0, 0]
+    s = quick.summary
+    assert s["n"] == 2 and s["replicas"] == 1
+    for key in ("lower_event_rate_hz", "r_upper_bp_vs_dend_input", "pv_rate_hz"):
+        assert a[f"replica_{key}"].shape == (2,)
+        assert s[f"{key}_mean"] == pytest.approx(a[f"replica_{key}"].mean())
+    assert s["r_upper_bp_vs_dend_input_seed_mean"] == pytest.approx(s["r_upper_bp_vs_dend_input_mean"])
+
+
+def test_replicas_are_checked_before_any_build():
+    with pytest.raises(ValueError, match="sine_amp_dend holds 2 values; give one value or one per replica"):
+        multiplexing.Params(replicas=3, sine_amp_dend=[100, 150] * pA)
+    with pytest.raises(ValueError, match="replicas must be a whole number >= 1"):
+        multiplexing.Params(replicas=0)
+    assert "replicas" not in multiplexing.Params.RUNTIME and "sine_amp_dend" in multiplexing.Params.RUNTIME
+    a, b = multiplexing.Params(seed=1, I_pv=200 * pA), multiplexing.Params(seed=7, I_pv=300 * pA, seeds=2)
+    assert a.build_identity() == b.build_identity()
+    assert multiplexing.build_key(a) != multiplexing.build_key(a.replace(replicas=2))
+
+
 @pytest.mark.slow
 def test_published_stp_quirk_matters(quick):
     """With the eTM increment f = 0.1 that the paper describes (instead of the published code's
@@ -69,9 +96,7 @@ def test_figure_from_saved_result(quick, tmp_path):
 def test_new_amplitudes_reuse_the_build(quick):
     """Sine amplitudes are TimedArray data: a run with other amplitudes compiles nothing new."""
     p = QUICK.replace(seeds=1, sine_amp_dend=150 * pA, sine_amp_soma=100 * pA)
-    key = backends.build_key(multiplexing.NAME, multiplexing.circuit(p).structure(), p.dt, p.rule, p.burst_window,
-                             p.burn_in + p.duration)
-    objects = sorted(backends.build_directory("cpp", key).glob("code_objects/*.o"))
+    objects = sorted(backends.build_directory("cpp", multiplexing.build_key(p)).glob("code_objects/*.o"))
     assert objects, "the quick run should have left a cached build"
     before = {o: o.stat().st_mtime for o in objects}
     again = multiplexing.run(p, backend="cpp", report=None)

@@ -1,6 +1,6 @@
 """Payeur et al. 2021 Fig. 3: rasters of both layers (events and bursts classified offline by the ISI
-rule with the run's burst window) and the four overlays, mean +/- 2 SD over seeds, each overlay
-min-max rescaled onto the trace it should match."""
+rule with the run's burst window; the first seed, replica 0) and the four overlays, mean +/- 2 SD over
+realisations (seeds x replicas), each overlay min-max rescaled onto the trace it should match."""
 
 from __future__ import annotations
 
@@ -37,9 +37,10 @@ def _raster(ax, result: Result, layer: str, title: str, window_s: float):
     ax.set_title(title, fontsize=9)
 
 
-def _seeds_text(seeds) -> str:
+def _seeds_text(seeds, replicas: int = 1) -> str:
     seeds = [int(s) for s in np.atleast_1d(seeds)]
-    return f"seed {seeds[0]}" if len(seeds) == 1 else f"{len(seeds)} seeds ({seeds[0]}-{seeds[-1]})"
+    text = f"seed {seeds[0]}" if len(seeds) == 1 else f"{len(seeds)} seeds ({seeds[0]}-{seeds[-1]})"
+    return text if replicas == 1 else f"{text} x {replicas} replicas"
 
 
 def plot(result: Result, **figure_kw):
@@ -47,12 +48,14 @@ def plot(result: Result, **figure_kw):
     a, s = result.arrays, result.summary
     t, w = a["bin_t_s"], a["in_window"]
     window_s = analysis.burst_window_s(result.params)
-    first = int(np.atleast_1d(a["seeds"])[0])
+    prm = result.params
+    replicas = int(prm.get("replicas", 1))
+    first = f"seed {int(np.atleast_1d(a['seeds'])[0])}" + (", replica 0" if replicas > 1 else "")
     fig = new_figure((10, 7), **figure_kw)
     grid = fig.add_gridspec(3, 2, height_ratios=[1, 1.2, 1.2])
-    _raster(fig.add_subplot(grid[0, 0]), result, "pyr2", f"upper layer (seed {first})", window_s)
+    _raster(fig.add_subplot(grid[0, 0]), result, "pyr2", f"upper layer ({first})", window_s)
     ax_lower = fig.add_subplot(grid[0, 1])
-    _raster(ax_lower, result, "pyr1", f"lower layer (seed {first}; ISI rule, {1e3 * window_s:g} ms)", window_s)
+    _raster(ax_lower, result, "pyr1", f"lower layer ({first}; ISI rule, {1e3 * window_s:g} ms)", window_s)
     ax_lower.legend(loc="upper right", fontsize=7)
     for k, (trace, label, overlay, olabel, key) in enumerate(PANELS):
         ax = fig.add_subplot(grid[1 + k // 2, k % 2])
@@ -66,13 +69,13 @@ def plot(result: Result, **figure_kw):
         ax.plot(t[w], _rescale(o[w], mean[w]), color=SIGNAL, ls="--", label=f"{olabel} (rescaled)")
         title = f"{label} vs {olabel}: r = {s.get(key, float('nan')):.2f}"
         if f"{key}_seed_mean" in s:
-            title += f" (per seed {s[f'{key}_seed_mean']:.2f} +/- {s.get(f'{key}_seed_sem', float('nan')):.2f} SEM)"
+            title += (f" (per realisation {s[f'{key}_seed_mean']:.2f} +/- {s.get(f'{key}_seed_sem', float('nan')):.2f} "
+                      "SEM)")
         ax.set_title(title, fontsize=8)
         ax.set_xlabel("time (s)")
         ax.set_ylabel(label)
         ax.legend(fontsize=7, loc="upper right")
-    prm = result.params
-    fig.suptitle(f"burst multiplexing, {_seeds_text(a['seeds'])}, scale {prm.get('scale', 1)}, "
+    fig.suptitle(f"burst multiplexing, {_seeds_text(a['seeds'], replicas)}, scale {prm.get('scale', 1)}, "
                  f"{prm.get('rule', '')} rule, burst window {1e3 * window_s:g} ms, backend {result.backend} "
-                 f"(shaded: mean +/- 2 SD over seeds)", fontsize=10)
+                 f"(shaded: mean +/- 2 SD over realisations)", fontsize=10)
     return fig

@@ -2,7 +2,7 @@
 protocol, (b) the Poisson protocol (one curve per starting reference burst probability), (c) the
 burst-Poisson protocol (one curve per event rate), and (d) the network protocol: postsynaptic ER,
 BP and its moving average; the weight change against BP minus the moving average; the presynaptic
-ER and BP (mean +/- 1 SD over replicas). Parts missing from the Result are left out."""
+ER and BP (mean +/- 1 SD over the realisations: seeds x replicas). Parts missing from the Result are left out."""
 
 from __future__ import annotations
 
@@ -47,7 +47,10 @@ def _network(axes, a: dict, summary: dict):
     ax.get_lines()[-1].set_linestyle("--")
     ax.set_ylabel("BP (%)")
     ax.legend(fontsize=7, loc="upper left")
-    ax.set_title(f"(d) network, {n} replica(s) (mean +/- 1 SD): post BP and its moving average", fontsize=9)
+    layout = (f" = {summary['net_seeds']} seed(s) x {summary['net_replicas']} replica(s)"
+              if "net_seeds" in summary and "net_replicas" in summary else "")
+    ax.set_title(f"(d) network, {n} realisation(s){layout} (mean +/- 1 SD): post BP and its moving average",
+                 fontsize=9)
     ax = axes[1]
     w = a["net_w_mean"]
     _band(ax, ts, 100 * (w / w[:, :1] - 1), "tab:green", "mean weight change (%)")

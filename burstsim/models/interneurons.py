@@ -85,12 +85,14 @@ ensemble : integer (constant)
 
 
 def interneuron_group(n: int, preset: str | AdExParams = "pv", name: str = "interneurons",
-                      namespace: dict | None = None) -> NeuronGroup:
-    """`n` AdEx interneurons; V starts at E_L."""
+                      namespace: dict | None = None, extra_equations: str = "") -> NeuronGroup:
+    """`n` AdEx interneurons; V starts at E_L. `extra_equations` are added to the model (e.g.
+    ``burstsim.replicas.INDEX``, the replica index of a replicated circuit)."""
     p = get_preset(preset) if isinstance(preset, str) else preset
     # While refractory the source clamps V to E_L every step, which overwrites V_reset after one
     # step; resetting straight to E_L and freezing V is the same trajectory.
-    group = NeuronGroup(int(n), EQUATIONS, threshold="V > V_spike", reset="V = E_L\nw += b_norm",
+    eqs = EQUATIONS + (f"\n{extra_equations}\n" if extra_equations else "")
+    group = NeuronGroup(int(n), eqs, threshold="V > V_spike", reset="V = E_L\nw += b_norm",
                         refractory=p.tau_ref, method="euler", namespace={**p.namespace(), **(namespace or {})},
                         name=name)
     group.run_regularly("V = clip(V, V_min, V_max)", when="groups", order=1, name=f"{name}_clip")

@@ -8,7 +8,13 @@ Each layer then carries two signals at once: the upper burst probability follows
 input, the upper event rate follows the lower event rate, the lower burst probability follows the
 upper burst rate, the lower event rate follows the somatic input, and the crossed pairs stay
 apart. Rates come from the online event/burst detection (trace rule), in 50 ms bins, averaged over
-seeds.
+realisations.
+
+Realisations: ``seeds=S`` runs S networks one after another (seed, seed + 1, ...; one build, the seed
+and the currents and sine values are read at run time), ``replicas=R`` puts R independent copies of
+the circuit into each network (``burstsim.replicas``: own connectivity, background and initial
+values per copy; the sine amplitudes and constant currents may hold one value per replica). Traces
+are stored per realisation (S x R rows, seed-major) and summarised over all of them.
 
 Two properties of the published code decide the operating point and are reproduced here:
 its STP synapses facilitate by u += U(1 - u), not by the eTM increment f = 0.1, because
@@ -26,9 +32,10 @@ import dataclasses
 import logging
 
 import numpy as np
-from brian2 import EventMonitor, Hz, SpikeMonitor, ms, pA, second
+from brian2 import EventMonitor, Hz, SpikeMonitor, mV, ms, pA, second
 
-from burstsim import analysis, backends, circuits, equations
+from burstsim import analysis, backends, circuits, equations, replicas
+from burstsim.circuits import microcircuit
 from burstsim.analysis import analysis_window, seed_mean  # noqa: F401 (moved)
 from burstsim.models import detection, stp
 from burstsim.params import Params as ParamsBase
@@ -47,6 +54,12 @@ class Params(ParamsBase):
     """Parameters of the two-layer multiplexing protocol (defaults: the published Fig. 3 run)."""
 
     RENAMED = {"window": "burst_window"}  # params.json written before issue 14
+    CURRENTS = ("I_lower_soma", "I_lower_dend", "I_upper_soma", "I_upper_dend", "I_pv", "I_sst")
+    # currents are per-neuron state variables and the sines TimedArray values, both set by run_args:
+    # with the seed (read at run time) and the number of seeds, they change without a new build
+    RUNTIME = ("seed", "seeds", *CURRENTS, "sine_amp_soma", "sine_period_soma", "sine_amp_dend", "sine_period_dend")
+    # one value, or one per replica (a column of the sine's TimedArray, a block of the currents)
+    PER_REPLICA = (*CURRENTS, "sine_amp_soma", "sine_amp_dend")
 
     n_pyr: int = param(4000, None, "count", "pyramidal neurons per layer", SRC)
     n_pv: int = param(1000, None, "count", "PV (soma-targeting) interneurons", SRC)
@@ -66,9 +79,11 @@ class Params(ParamsBase):
     I_upper_dend: object = param(100 * pA, pA, "any", "constant current, upper dendrites", SRC)
     I_pv: object = param(205 * pA, pA, "any", "constant current, PV cells", SRC)
     I_sst: object = param(0 * pA, pA, "any", "constant current, SST cells", SRC)
-    sine_amp_soma: object = param(200 * pA, pA, "any", "sine amplitude into the lower somata", SRC)
+    sine_amp_soma: object = param(200 * pA, pA, "any", "sine amplitude into the lower somata (one value, or one "
+                                  "per replica; so are the constant currents I_*)", SRC)
     sine_period_soma: object = param(0.5 * second, second, "positive", "its period", SRC)
-    sine_amp_dend: object = param(100 * pA, pA, "any", "sine amplitude into the upper dendrites", SRC)
+    sine_amp_dend: object = param(100 * pA, pA, "any", "sine amplitude into the upper dendrites (one value, or one "
+                                  "per replica)", SRC)
     sine_period_dend: object = param(0.5 * np.sqrt(5) * second, second, "positive", "its period (incommensurate)", SRC)
     background_rate: object = param(500 * Hz, Hz, "nonnegative", "nominal rate of each private Poisson source", SRC)
     w_bg_soma_exc: float = param(0.35, None, "nonnegative", "pyramidal background: weight of the Poisson source "
@@ -80,6 +95,8 @@ class Params(ParamsBase):
     w_bg_pv_inh: float = param(1.125, None, "nonnegative", "PV background onto gi (g_L units)", SRC)
     w_bg_sst_exc: float = param(0.4, None, "nonnegative", "SST background onto ge (g_L units)", SRC)
     w_bg_sst_inh: float = param(0.5, None, "nonnegative", "SST background onto gi (g_L units)", SRC)
+    V_init_sd: object = param(5 * mV, mV, "nonnegative", "s.d. of every neuron's initial potential around E_L "
+                              "(0: no random initial values)", SRC)
     stp_u0: float = param(0.01, None, "probability", "initial STP utilisation u (relaxes to U; hence the burn-in)",
                           SRC + " (STPeTMConnection default)")
     stp_f_is_U: bool = param(True, None, "flag", "facilitation increment of u equal to U, as the published code "
@@ -94,10 +111,14 @@ class Params(ParamsBase):
     burst_window: object = param(16 * ms, ms, "positive", "burst window", SRC)
     scale: float = param(1.0, None, "positive", "population sizes relative to n_* (p rises by 1/scale "
                          "so every neuron keeps its inputs)", "burstsim")
-    seeds: int = param(5, None, "count", "number of realisations (seeds seed, seed+1, ...)", SRC + " (seeds 1-5)")
+    seeds: int = param(5, None, "count", "networks run one after another (seeds seed, seed+1, ...; one build)",
+                       SRC + " (seeds 1-5)")
+    replicas: int = param(1, None, "count", "independent copies of the circuit in each network (burstsim.replicas)",
+                          "burstsim")
     seed: int = param(1, None, "nonnegative", "first seed", SRC)
 
     def validate(self) -> None:
+        replicas.check_per_replica(self, self.replicas)
         if self.scale > 1:
             raise ValueError(f"scale must lie in (0, 1], got {self.scale!r}")
         if self.bin * 4 > self.duration:
@@ -116,17 +137,18 @@ def circuit(p: Params) -> circuits.Circuit:
     rate = p.background_rate
     pyr_bg = (("ge_s", p.w_bg_soma_exc), ("gi_s", p.w_bg_soma_inh), ("ge_d", p.w_bg_dend_exc),
               ("gi_d", p.w_bg_dend_inh))
+    vi = p.V_init_sd
     pops = (
         ("pyr1", circuits.Population(n=p.n_pyr, I_soma=p.I_lower_soma, I_dend=p.I_lower_dend,
                                      sine_soma=sine(p.sine_amp_soma, p.sine_period_soma, p.burn_in),
-                                     background_rate=rate, background=pyr_bg)),
+                                     background_rate=rate, background=pyr_bg, V_init_sd=vi)),
         ("pyr2", circuits.Population(n=p.n_pyr, I_soma=p.I_upper_soma, I_dend=p.I_upper_dend,
                                      sine_dend=sine(p.sine_amp_dend, p.sine_period_dend, p.burn_in),
-                                     background_rate=rate, background=pyr_bg)),
+                                     background_rate=rate, background=pyr_bg, V_init_sd=vi)),
         ("pv", circuits.Population(kind="pv", n=p.n_pv, I_soma=p.I_pv, background_rate=rate,
-                                   background=(("ge", p.w_bg_pv_exc), ("gi", p.w_bg_pv_inh)))),
+                                   background=(("ge", p.w_bg_pv_exc), ("gi", p.w_bg_pv_inh)), V_init_sd=vi)),
         ("sst", circuits.Population(kind="sst", n=p.n_sst, I_soma=p.I_sst, background_rate=rate,
-                                    background=(("ge", p.w_bg_sst_exc), ("gi", p.w_bg_sst_inh)))),
+                                    background=(("ge", p.w_bg_sst_exc), ("gi", p.w_bg_sst_inh)), V_init_sd=vi)),
     )
     def pw(*args):
         if not args[5:]:
@@ -143,65 +165,107 @@ def circuit(p: Params) -> circuits.Circuit:
         ("pyr1_pyr1", pw("pyr1", "pyr1", "gi_d", p.p, p.w_recurrent, "stf")),
         ("pyr2_pyr2", pw("pyr2", "pyr2", "gi_d", p.p, p.w_recurrent, "stf")),
     )
-    c = circuits.Circuit(populations=pops, pathways=paths)
+    c = circuits.Circuit(populations=pops, pathways=paths, replicas=p.replicas)
     return c.scaled(p.scale) if p.scale != 1 else c
 
 
+def build_key(p: Params) -> str:
+    """The build directory of a model structure (sizes, replicas, connectivity, detection, duration)."""
+    return backends.build_key(NAME, circuit(p).structure(), p.dt, p.rule, p.burst_window, p.burn_in + p.duration)
+
+
+def build_network(p: Params, currents: bool = True) -> tuple:
+    """The Brian2 network of every replica and its objects: ``built`` (the circuit) and the
+    monitors by name (inside a backend block). `currents=False` leaves the constant currents out of
+    the build: a standalone run gets them, and the sine values, from :func:`run_args`."""
+    det = detection.Detection(rule=p.rule, burst_window=p.burst_window)
+    built = circuits.build(circuit(p), p.burn_in + p.duration, p.dt, det, currents=currents)
+    g = built.groups
+    mons = {f"{k}_{ev}": EventMonitor(g[k], ev, record=True, name=f"{k}_{ev}s")
+            for k in ("pyr1", "pyr2") for ev in ("event", "burst")}
+    mons.update({f"{k}_spikes": SpikeMonitor(g[k], name=f"{k}_spikes") for k in ("pv", "sst")})
+    n_raster = min(RASTER_NEURONS, len(g["pyr1"]) // p.replicas)   # the first neurons of replica 0
+    mons.update({f"{k}_raster": SpikeMonitor(g[k][:n_raster], name=f"{k}_raster") for k in ("pyr1", "pyr2")})
+    return built.network(*mons.values()), {"built": built, "monitors": mons}
+
+
+def run_args(p: Params, objects: dict) -> dict:
+    """The run-time values of `p` (constant currents per neuron, sine values per TimedArray) for a
+    standalone run of the built model."""
+    return microcircuit.run_args(circuit(p), objects["built"])
+
+
+def estimate_s(p: Params) -> tuple[float, float]:
+    """(build, simulation) seconds of one seed on one cpp core, roughly (measured on a shared 2-core
+    machine: a cold build 2-3.5 min; 0.6-1.4 ms per neuron and simulated second at dt = 0.1 ms with
+    the published in-degrees, synapses included)."""
+    neurons = (2 * p.n_pyr + p.n_pv + p.n_sst) * p.scale * p.replicas
+    return 150.0, 1e-3 * neurons * float((p.burn_in + p.duration) / second) * float(0.1 * ms / p.dt)
+
+
 def run_seed(p: Params, seed: int, backend: str, threads: int | None = None, report: str | None = "text"):
-    """One realisation: binned rates of every population and the raster neurons' spikes."""
+    """One network (its `p.replicas` realisations) with `seed`: ``(rows, wall)``, the binned rates of
+    every population with one row per replica (``pyr1_er_hz`` etc., replicas x bins; ``bin_t_s``),
+    the raster neurons' spikes (replica 0) and the build and simulation wall times. Under
+    :func:`burstsim.backends.keep_compiled` a standalone build made for an earlier seed is run again."""
     c = circuit(p)
+    R = p.replicas
     sizes = {name: pop.n for name, pop in c.populations}
     T = p.burn_in + p.duration
-    key = backends.build_key(NAME, c.structure(), p.dt, p.rule, p.burst_window, T)
-    with backends.backend(backend, threads=threads, key=key, dt=p.dt, seed=seed) as sim:
-        det = detection.Detection(rule=p.rule, burst_window=p.burst_window)
-        built = circuits.build(c, T, p.dt, det)
-        g = built.groups
-        mons = {f"{k}_{ev}": EventMonitor(g[k], ev, record=True, name=f"{k}_{ev}s")
-                for k in ("pyr1", "pyr2") for ev in ("event", "burst")}
-        mons.update({f"{k}_spikes": SpikeMonitor(g[k], name=f"{k}_spikes") for k in ("pv", "sst")})
-        n_raster = min(RASTER_NEURONS, sizes["pyr1"])
-        mons.update({f"{k}_raster": SpikeMonitor(g[k][:n_raster], name=f"{k}_raster") for k in ("pyr1", "pyr2")})
-        wall = sim.run(built.network(*mons.values()), T, report=report)
+    with backends.backend(backend, threads=threads, key=build_key(p), dt=p.dt, seed=seed) as sim:
+        net, objects = sim.model(lambda: build_network(p, currents=not sim.standalone), p.build_identity())
+        wall = sim.run(net, T, report=report, run_args=run_args(p, objects) if sim.standalone else None)
+        mons = objects["monitors"]
         # np.array copies: Brian2 2.10 monitors hand out views that die with the network
         times = {k: np.array(m.t[:] / second) for k, m in mons.items()}
         idx = {k: np.array(m.i[:]) for k, m in mons.items()}
     bin_s, T_s = float(p.bin / second), float(T / second)
     out = {}
     for layer in ("pyr1", "pyr2"):
-        t, er, br, bp = analysis.binned_rates(times[f"{layer}_event"], times[f"{layer}_burst"], sizes[layer],
-                                              0.0, T_s, bin_s)
-        out.update({"bin_t_s": t, f"{layer}_er_hz": er, f"{layer}_br_hz": br, f"{layer}_bp": bp})
+        ev = replicas.split_events(idx[f"{layer}_event"], times[f"{layer}_event"], sizes[layer], R)
+        bu = replicas.split_events(idx[f"{layer}_burst"], times[f"{layer}_burst"], sizes[layer], R)
+        rows = [analysis.binned_rates(ev[r][1], bu[r][1], sizes[layer], 0.0, T_s, bin_s) for r in range(R)]
+        out["bin_t_s"] = rows[0][0]
+        for k, key in ((1, "er_hz"), (2, "br_hz"), (3, "bp")):
+            out[f"{layer}_{key}"] = np.stack([row[k] for row in rows])
         out[f"{layer}_raster_i"], out[f"{layer}_raster_t_s"] = idx[f"{layer}_raster"], times[f"{layer}_raster"]
+    edges = np.arange(0, T_s + bin_s / 2, bin_s)
     for k in ("pv", "sst"):
-        edges = np.arange(0, T_s + bin_s / 2, bin_s)
-        out[f"{k}_rate_hz"] = np.histogram(times[f"{k}_spikes"], edges)[0] / (sizes[k] * bin_s)
+        spikes = replicas.split_events(idx[f"{k}_spikes"], times[f"{k}_spikes"], sizes[k], R)
+        out[f"{k}_rate_hz"] = np.stack([np.histogram(t, edges)[0] / (sizes[k] * bin_s) for _, t in spikes])
     return out, wall
+
+
+TRACES = ("pyr1_er_hz", "pyr1_br_hz", "pyr1_bp", "pyr2_er_hz", "pyr2_br_hz", "pyr2_bp", "pv_rate_hz", "sst_rate_hz")
 
 
 def run(params: Params = Params(), backend: str = "runtime", threads: int | None = None,
         report: str | None = "text") -> Result:
-    """Run every seed; traces are stored per seed (rows) and summarised over seeds."""
+    """Run every seed (one build: the seed is read at run time); traces are stored per realisation
+    (rows: seed-major, S x R) and summarised over realisations."""
     backends.check_backend(backend, threads)
     p = params
+    R = p.replicas
     per_seed, walls = [], []
-    with equations.recording() as model:
+    with equations.recording() as model, backends.keep_compiled():
         for k in progress(range(p.seeds), f"{NAME} on {backend}: seeds"):
-            log.debug("%s: seed %d (%d/%d) on %s", NAME, p.seed + k, k + 1, p.seeds, backend)
+            log.debug("%s: seed %d (%d/%d), %d replica(s), on %s", NAME, p.seed + k, k + 1, p.seeds, R, backend)
             out, wall = run_seed(p, p.seed + k, backend, threads, report)
             per_seed.append(out)
             walls.append(wall)
-    arrays = {"bin_t_s": per_seed[0]["bin_t_s"], "seeds": np.arange(p.seed, p.seed + p.seeds)}
+    t = per_seed[0]["bin_t_s"]
+    arrays = {"bin_t_s": t, "seeds": np.arange(p.seed, p.seed + p.seeds),
+              "realisation_seed": np.repeat(np.arange(p.seed, p.seed + p.seeds), R),
+              "realisation_replica": np.tile(np.arange(R), p.seeds)}
+    for key in TRACES:
+        arrays[key] = np.concatenate([o[key] for o in per_seed])
     for key in per_seed[0]:
-        if key.endswith(("_hz", "_bp")):
-            arrays[key] = np.stack([o[key] for o in per_seed])
-        elif "raster" in key:
-            arrays[key] = per_seed[0][key]  # rasters of the first seed
-    c = circuit(p)
-    pops = dict(c.populations)
-    arrays["soma_input_pA"] = float(p.I_lower_soma / pA) + pops["pyr1"].sine_soma.at(arrays["bin_t_s"])
-    arrays["dend_input_pA"] = float(p.I_upper_dend / pA) + pops["pyr2"].sine_dend.at(arrays["bin_t_s"])
-    arrays["in_window"] = analysis_window(arrays["bin_t_s"], float(p.burn_in / second))
+        if "raster" in key:
+            arrays[key] = per_seed[0][key]  # rasters of the first seed, replica 0
+    arrays["soma_input_pA"] = _inputs(p.I_lower_soma, p.sine_amp_soma, p.sine_period_soma, p, t)
+    arrays["dend_input_pA"] = _inputs(p.I_upper_dend, p.sine_amp_dend, p.sine_period_dend, p, t)
+    arrays["in_window"] = analysis_window(t, float(p.burn_in / second))
+    arrays.update(replicas.summarise(realisation_summaries(arrays))[1])
     wall_times = {"build_wall_s": float(sum(w["build_wall_s"] for w in walls)),
                   "sim_wall_s": float(sum(w["sim_wall_s"] for w in walls)),
                   "sim_wall_s_per_seed": float(np.mean([w["sim_wall_s"] for w in walls])),
@@ -211,6 +275,17 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
                     model=model.text)
     result.summary = summary(result)
     return result
+
+
+def _inputs(current, amplitude, period, p: Params, t: np.ndarray) -> np.ndarray:
+    """An input (constant + sine, pA) at the bin centres: one trace, or one row per realisation where
+    the replicas differ."""
+    R = p.replicas
+    sine = circuits.Sine(amplitude, period, p.burn_in)
+    rows = replicas.per_replica(np.asarray(current / pA, float), R, "current")[:, None] + sine.at(t, R).T
+    if np.all(rows == rows[0]):
+        return rows[0]
+    return np.tile(rows, (p.seeds, 1))
 
 
 PAIRS = {  # name: (trace, signal it should follow); the signal is an input or another trace
@@ -224,30 +299,56 @@ PAIRS = {  # name: (trace, signal it should follow); the signal is an input or a
 }
 
 
+def _n_realisations(a: dict) -> int:
+    """Rows of the traces (one per realisation)."""
+    return int(np.atleast_2d(a["pyr1_er_hz"]).shape[0])
+
+
+def realisation_summaries(arrays: dict) -> list[dict]:
+    """The metrics of every realisation (row) alone: the correlations of :data:`PAIRS` over the
+    analysis window, the layers' mean event rates and burst probabilities, the PV and SST rates."""
+    w = arrays["in_window"]
+    n = _n_realisations(arrays)
+    rows = {k: analysis.seed_rows(arrays, k, n) for k in {*TRACES, "soma_input_pA", "dend_input_pA"} if k in arrays}
+    out = []
+    for r in range(n):
+        m = {name: analysis.correlation(rows[x][r][w], rows[y][r][w]) for name, (x, y) in PAIRS.items()}
+        for layer, label in (("pyr1", "lower"), ("pyr2", "upper")):
+            er, br = rows[f"{layer}_er_hz"][r][w], rows[f"{layer}_br_hz"][r][w]
+            m[f"{label}_event_rate_hz"] = float(er.mean())
+            m[f"{label}_burst_prob"] = float(br.sum() / er.sum()) if er.sum() > 0 else float("nan")
+        for k in ("pv", "sst"):
+            m[f"{k}_rate_hz"] = float(rows[f"{k}_rate_hz"][r][w].mean())
+        out.append(m)
+    return out
+
+
 def summary(result: Result) -> dict:
-    """Correlations of the seed-averaged traces over the analysis window (``r_...``), the same
-    correlation per seed summarised over seeds (``r_..._seed_mean``, ``_seed_sem``; NaN SEM for one
-    seed), and mean rates; ``n`` is the number of seeds."""
+    """Correlations of the traces averaged over realisations (``r_...``) and mean rates over the
+    analysis window; per realisation (seeds x replicas), each metric's mean and standard error
+    (``<metric>_mean``, ``_sem``, :func:`burstsim.replicas.summarise`; NaN SEM for one realisation),
+    also under the older names ``r_..._seed_mean``/``_seed_sem`` and ``<layer>_..._seed_mean``/``_seed_sem``;
+    ``n`` is the number of realisations, ``seeds`` and ``replicas`` their factors."""
     a = result.arrays
     w = a["in_window"]
-    n = int(len(a["seeds"]))
-    out = {"n_bins": int(w.sum()), "seeds": n, "n": n}
+    n = _n_realisations(a)
+    R = int(result.params.get("replicas", 1))
+    out = {"n_bins": int(w.sum()), "seeds": int(len(a["seeds"])), "n": n}
     for name, (x, y) in PAIRS.items():
         out[name] = float(np.corrcoef(seed_mean(result, x)[w], seed_mean(result, y)[w])[0, 1])
-        xs, ys = analysis.seed_rows(a, x, n), analysis.seed_rows(a, y, n)
-        stats = analysis.seed_stats([analysis.correlation(xs[s][w], ys[s][w]) for s in range(n)])
-        out[f"{name}_seed_mean"], out[f"{name}_seed_sem"] = stats["mean"], stats["sem"]
     for layer, label in (("pyr1", "lower"), ("pyr2", "upper")):
         er, br = seed_mean(result, f"{layer}_er_hz")[w], seed_mean(result, f"{layer}_br_hz")[w]
         out[f"{label}_event_rate_hz"] = float(er.mean())
         out[f"{label}_burst_prob"] = float(br.sum() / er.sum())
-        ers, brs = analysis.seed_rows(a, f"{layer}_er_hz", n)[:, w], analysis.seed_rows(a, f"{layer}_br_hz", n)[:, w]
-        for key, vals in ((f"{label}_event_rate_hz", ers.mean(axis=1)), (f"{label}_burst_prob",
-                                                                          brs.sum(axis=1) / ers.sum(axis=1))):
-            stats = analysis.seed_stats(vals)
-            out[f"{key}_seed_mean"], out[f"{key}_seed_sem"] = stats["mean"], stats["sem"]
     out["pv_rate_hz"] = float(seed_mean(result, "pv_rate_hz")[w].mean())
     out["sst_rate_hz"] = float(seed_mean(result, "sst_rate_hz")[w].mean())
+    per = realisation_summaries(a)
+    stats, _ = replicas.summarise(per)
+    out.update({k: v for k, v in stats.items() if k not in ("replicas", "n")})
+    out["replicas"] = R
+    for name in (*PAIRS, "lower_event_rate_hz", "lower_burst_prob", "upper_event_rate_hz", "upper_burst_prob"):
+        seed = analysis.seed_stats([m[name] for m in per])
+        out[f"{name}_seed_mean"], out[f"{name}_seed_sem"] = seed["mean"], seed["sem"]
     out.update({k: float(v) for k, v in result.wall_times.items()})
     return out
 

@@ -10,14 +10,20 @@
 (d) ``network``: 1000 two-compartment neurons drive 1000 others through plastic synapses; the
     postsynaptic dendritic input is stepped through five segments, so the weights follow the burst
     probability minus its moving average; a last segment raises the presynaptic burst probability,
-    which the rule ignores.
+    which the rule ignores. The published 20 realisations are ``seeds`` x ``replicas``: ``seeds=S``
+    separate networks one after another (seed, seed + 1, ...; one build, the seed is read at run
+    time), ``replicas=R`` independent realisations inside each network (own connectivity, Poisson
+    inputs and initial values; ``burstsim.replicas``), ``workers`` processes running the seeds'
+    networks side by side, each building at most once. On a CPU, 20 seeds x 1 replica in 2 workers
+    is the fastest layout (R replicas put R times the 200 000 synapses into one network, whose
+    random reads then leave the cache); replicas are for GPUs and sweeps.
 
 (a)-(c) follow the Python reference (dt 0.1 ms for (a), 1 ms otherwise; ISI burst rule; eta 0.1,
 tau_pre 50 ms, alpha 15 s, unbounded weights); (d) follows sim_plasticity_rule.cpp (trace rule,
 eta 3.5e-3, tau_pre 100 ms, alpha 5 s, weights in [0, 1], homeostatic band 2-12 Hz). Spike trains
 of (a)-(c) are drawn in numpy and played into neurons that carry the online event/burst detection.
 
-    burstsim run plasticity --backend cpp --out out/plasticity
+    burstsim run plasticity --backend cpp --set workers=2 --out out/plasticity
     python -m burstsim.protocols.plasticity --quick
 """
 
@@ -29,10 +35,10 @@ import sys
 import warnings
 
 import numpy as np
-from brian2 import (EventMonitor, Hz, Network, NeuronGroup, PoissonGroup, SpikeGeneratorGroup, StateMonitor, Synapses,
-                    mV, ms, pA, second)
+from brian2 import (EventMonitor, Hz, Network, NeuronGroup, SpikeGeneratorGroup, StateMonitor, Synapses, mV, ms, pA,
+                    second)
 
-from burstsim import analysis, backends, equations, logs
+from burstsim import analysis, backends, equations, logs, replicas
 from burstsim.analysis import network_analysis, weight_rate_and_bp_excess, zero_crossing  # noqa: F401 (moved)
 from burstsim.equations import connect as connect_synapses
 from burstsim.models import detection as det
@@ -55,6 +61,9 @@ class Params(ParamsBase):
     """Parameters of the four plasticity protocols (defaults: the published Fig. 2 runs)."""
 
     RENAMED = {"window": "burst_window"}  # params.json written before issue 14
+    # run-time parameters: the seed is read by the binary, seeds and workers only say how often and
+    # where it runs (the pairing parts draw their trains in numpy: every change rebuilds those)
+    RUNTIME = ("seed", "seeds", "workers")
 
     parts: tuple = param(PARTS, None, "subset", "protocols to run", "burstsim", choices=PARTS)
     # rule of the pairing protocols (a)-(c)
@@ -118,11 +127,16 @@ class Params(ParamsBase):
     burn_in: object = param(20 * second, second, "nonnegative", "plasticity off (4 alpha)", NET)
     segment: object = param(25 * second, second, "positive", "segment length", NET)
     bin: object = param(2.5 * second, second, "positive", "bin of the recorded traces", NET)
-    replicas: int = param(20, None, "count", "independent realisations of the network", NET)
-    workers: int = param(1, None, "count", "processes that run network replicas side by side (cpp or cuda; each "
-                         "keeps its own cached build)", "burstsim")
+    # the published 20 realisations are seeds x replicas (burstsim.replicas)
+    seeds: int = param(20, None, "count", "separate networks, one after another (seed, seed + 1, ...; one build "
+                       "serves all: the seed is read at run time)", NET + " (20 realisations)")
+    replicas: int = param(1, None, "count", "independent realisations inside each network (own connectivity, "
+                          "inputs and initial values; burstsim.replicas)", "burstsim")
+    workers: int = param(1, None, "count", "processes that run the seeds' networks side by side (cpp or cuda; "
+                         "each builds at most once, all share one build directory)", "burstsim")
     dt: object = param(0.1 * ms, ms, "positive", "step of the network protocol", NET)
-    seed: int = param(1, None, "nonnegative", "random seed (replica k uses seed + k)", "burstsim")
+    seed: int = param(1, None, "nonnegative", "random seed (the first network's; network k uses seed + k)",
+                      "burstsim")
 
     def validate(self) -> None:
         unknown = set(self.parts) - set(PARTS)
@@ -139,13 +153,28 @@ class Params(ParamsBase):
             raise ValueError("the highest pairing frequency must stay below 1/periodic_dt")
         if self.bin * 2 > self.segment:
             raise ValueError("bin must fit at least twice into a segment")
+        if "network" in self.parts and self.n_pre * self.n_post * self.p_plastic < 1000:
+            raise ValueError(f"n_pre*n_post*p_plastic = {self.n_pre * self.n_post * self.p_plastic:g}: the network "
+                             "protocol samples its weights from at least 1000 expected plastic synapses per replica")
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Params":
+        """As :meth:`burstsim.params.Params.from_json`; a params.json written before issue 15 (no
+        ``seeds``) called the separate networks ``replicas``: that value becomes ``seeds``."""
+        whole = isinstance(data.get("params"), dict) and ("protocol" in data or "format" in data)
+        inner = data["params"] if whole else data
+        if "replicas" in inner and "seeds" not in inner:
+            inner = {("seeds" if k == "replicas" else k): v for k, v in inner.items()}
+            data = {**data, "params": inner} if whole else inner
+        return super().from_json(data)
 
     @classmethod
     def quick(cls, **changes) -> "Params":
         """The same protocols at smaller sizes: 3 epochs, 30 s trains with 8 realisations, and
-        4 network replicas of 250 + 250 neurons (p raised to keep 200 inputs) with 10 s segments."""
+        4 network realisations (4 replicas in one network) of 250 + 250 neurons (p raised to keep 200
+        inputs) with 10 s segments."""
         quick = dict(epochs=3, pairing_duration=30 * second, realisations=8, n_pre=250, n_post=250, p_plastic=0.8,
-                     segment=10 * second, bin=1 * second, replicas=4)
+                     segment=10 * second, bin=1 * second, seeds=1, replicas=4)
         return cls(**{**quick, **changes})
 
     def rule(self, part: str) -> plasticity.PlasticityParams:
@@ -284,7 +313,7 @@ def burst_poisson(p: Params, backend: str, report=None, threads=None) -> tuple[d
 
 # --- (d): the network protocol ----------------------------------------------------------------
 
-N_WEIGHTS_RECORDED = 20000
+N_WEIGHTS_RECORDED = 20000   # plastic weights sampled per realisation (of 200 000 at the published sizes)
 
 
 def segment_starts(p: Params) -> np.ndarray:
@@ -292,113 +321,173 @@ def segment_starts(p: Params) -> np.ndarray:
     return float(p.burn_in / second) + float(p.segment / second) * np.arange(len(p.d_factors) + 1)
 
 
-def network_replica(p: Params, seed: int, backend: str, report=None, slot: int = 0,
-                    threads=None) -> tuple[dict, dict]:
-    """One realisation of the Fig. 2E-G network: traces in bins of ``p.bin``. `slot` picks one of
-    several build directories, so that parallel workers do not share one."""
-    rule = p.rule("network")
-    T, dt = p.network_duration(), p.dt
+def weight_sample(p: Params) -> np.ndarray:
+    """Indices of the plastic synapses whose weights are recorded: per replica a block of
+    ``min(20 000, n/2)`` synapses in the middle of the n = n_pre*n_post*p_plastic that replica r holds
+    on average. Synapses are created target by target, so replica r's follow those of replicas
+    0..r-1; their number is known only when the network is built (in the binary, on a standalone
+    device), and the middle half of a replica's expected block lies inside that replica for any but
+    tiny networks (the count's s.d. is below 0.2 % of it at the published sizes). Each recorded
+    synapse is assigned to its replica from its postsynaptic neuron after the run."""
+    n = p.n_pre * p.n_post * p.p_plastic
+    n_rec = int(min(N_WEIGHTS_RECORDED, n // 2))
+    first = np.round(np.arange(p.replicas) * n + (n - n_rec) / 2).astype(int)
+    return (first[:, None] + np.arange(n_rec)[None, :]).ravel()
+
+
+def build_network(p: Params) -> tuple[Network, dict]:
+    """The Fig. 2E-G network of ``p.replicas`` independent replicas (inside a backend block):
+    replica r holds input neurons [r*n_pre, (r+1)*n_pre), postsynaptic neurons [r*n_post, (r+1)*n_post)
+    and dendritic sources [r*n_dend_sources, ...), each with its ``replica`` index; the plastic and
+    the dendritic synapses are drawn per replica (inside its blocks, as
+    :func:`burstsim.replicas.connect_within` does)."""
+    R, rule, T, dt = p.replicas, p.rule("network"), p.network_duration(), p.dt
     starts = segment_starts(p)
-    n_expected = p.n_pre * p.n_post * p.p_plastic
-    n_rec = int(min(N_WEIGHTS_RECORDED, n_expected // 2))
-    key = backends.build_key(NAME, "network", p.n_pre, p.n_post, p.p_plastic, p.n_dend_sources, p.p_dend,
-                             float(T / second), float(dt / ms), float(p.bin / second), n_rec, slot)
-    with backends.backend(backend, key=key, threads=threads, dt=dt, seed=seed) as sim:
-        # TimedArrays after the device is chosen, so that they carry its implementation (cuda)
-        d_sched = plasticity.schedule_array([0, *starts], [1, *p.d_factors, 1], dt, T, "d_schedule")
-        plastic_sched = plasticity.schedule_array([float(p.burn_in / second)], [1], dt, T, "plastic_schedule")
-        control = plasticity.schedule_array([starts[-1]], [float(p.control_current / pA)], dt, T, "control_current",
-                                            pA)
-        detection = rule.detection("trace", p.burst_window)
-        pre = pyramidal.pyramidal_group(p.n_pre, "payeur2021", detection, input_d="control_current(t)", name="pre",
-                                        namespace={"control_current": control})
-        pre.namespace["V_init_sd"] = p.V_init_sd
-        pre.Vs = "E_L + V_init_sd*randn()"
-        background = inputs.poisson_background(pre, p.input_background)
-        post = pyramidal.pyramidal_group(p.n_post, "payeur2021", detection, name="post")
-        post.Id = p.I_post_dend
-        sources = PoissonGroup(p.n_dend_sources, p.dend_rate, name="dend_sources")
-        dend = Synapses(sources, post, on_pre="ge_d_post += d0*d_schedule(t)", delay=p.dend_delay,
-                        namespace={"d0": p.d0, "d_schedule": d_sched}, name="dend_input")
-        connect_synapses(dend, p=p.p_dend)
-        S = plasticity.plastic_synapses(pre, post, rule, "ge_s", schedule=plastic_sched, name="plastic",
-                                        connect={"i": f"k for k in sample(N_pre, p={p.p_plastic!r})"})
-        S.weight = p.w0
-        mons = {f"{g.name}_{ev}": EventMonitor(g, ev, record=True, name=f"{g.name}_{ev}s")
-                for g in (pre, post) for ev in ("event", "burst")}
-        avg = StateMonitor(post, ["E_avg", "B_avg"], record=True, dt=p.bin, name="post_averages")
-        # the number of random synapses is known only when the binary runs (n_rec is below it), so
-        # Brian2 cannot check the indices on a standalone device; it says so, and that is expected
-        with logs.quiet_brian2("brian2.monitors.statemonitor.cannot_check_statemonitor_indices"):
-            wmon = StateMonitor(S, "weight", record=False if equations.capturing() else np.arange(n_rec), dt=p.bin,
-                                name="weights")
-        net = Network(pre, post, sources, dend, S, *background, *mons.values(), avg, wmon, name="plasticity_network")
+    # TimedArrays after the device is chosen, so that they carry its implementation (cuda)
+    d_sched = plasticity.schedule_array([0, *starts], [1, *p.d_factors, 1], dt, T, "d_schedule")
+    plastic_sched = plasticity.schedule_array([float(p.burn_in / second)], [1], dt, T, "plastic_schedule")
+    control = plasticity.schedule_array([starts[-1]], [float(p.control_current / pA)], dt, T, "control_current", pA)
+    detection = rule.detection("trace", p.burst_window)
+    pre = pyramidal.pyramidal_group(R * p.n_pre, "payeur2021", detection, input_d="control_current(t)", name="pre",
+                                    namespace={"control_current": control}, extra_equations=replicas.INDEX)
+    replicas.add_index(pre, p.n_pre)
+    pre.namespace["V_init_sd"] = p.V_init_sd
+    pre.Vs = "E_L + V_init_sd*randn()"
+    background = inputs.poisson_background(pre, p.input_background)
+    post = pyramidal.pyramidal_group(R * p.n_post, "payeur2021", detection, name="post", extra_equations=replicas.INDEX)
+    replicas.add_index(post, p.n_post)
+    post.Id = p.I_post_dend
+    # Poisson sources (a PoissonGroup has no room for the replica index): one draw per source and step
+    sources = NeuronGroup(R * p.n_dend_sources, replicas.INDEX, threshold="rand() < dend_rate*dt",
+                          namespace={"dend_rate": p.dend_rate}, name="dend_sources")
+    replicas.add_index(sources, p.n_dend_sources)
+    dend = Synapses(sources, post, on_pre="ge_d_post += d0*d_schedule(t)", delay=p.dend_delay,
+                    namespace={"d0": p.d0, "d_schedule": d_sched}, name="dend_input")
+    replicas.connect_within(dend, p.n_post, p=p.p_dend)
+    # created target by target (each postsynaptic neuron samples its inputs from its replica's
+    # input neurons), so that the two postsynaptic pathways read contiguous memory
+    lo = f"replica_post*{p.n_pre}"
+    sources_of_target = (f"k for k in sample(N_pre, p={p.p_plastic!r})" if R == 1 else
+                         f"k for k in sample({lo}, {lo} + {p.n_pre}, p={p.p_plastic!r})")
+    S = plasticity.plastic_synapses(pre, post, rule, "ge_s", schedule=plastic_sched, name="plastic",
+                                    connect={"i": sources_of_target})
+    S.weight = p.w0
+    mons = {f"{g.name}_{ev}": EventMonitor(g, ev, record=True, name=f"{g.name}_{ev}s")
+            for g in (pre, post) for ev in ("event", "burst")}
+    avg = StateMonitor(post, ["E_avg", "B_avg"], record=True, dt=p.bin, name="post_averages")
+    # the number of random synapses is known only when the binary runs, so Brian2 cannot check the
+    # indices on a standalone device; it says so, and that is expected
+    with logs.quiet_brian2("brian2.monitors.statemonitor.cannot_check_statemonitor_indices"):
+        wmon = StateMonitor(S, "weight", record=False if equations.capturing() else weight_sample(p), dt=p.bin,
+                            name="weights")
+    net = Network(pre, post, sources, dend, S, *background, *mons.values(), avg, wmon, name="plasticity_network")
+    return net, {"plastic": S, "averages": avg, "weights": wmon, **mons}
+
+
+def network_seed(p: Params, seed: int, backend: str, report=None, threads=None) -> tuple[dict, dict]:
+    """One network (``p.replicas`` realisations) with `seed`: traces in bins of ``p.bin``, one row per
+    replica. Inside :func:`burstsim.backends.keep_compiled` a second seed only reruns the binary."""
+    R, T = p.replicas, p.network_duration()
+    key = backends.build_key(NAME, "network", R, p.n_pre, p.n_post, p.p_plastic, p.n_dend_sources, p.p_dend,
+                             float(T / second), float(p.dt / ms), float(p.bin / second), len(weight_sample(p)))
+    with backends.backend(backend, key=key, threads=threads, dt=p.dt, seed=seed) as sim:
+        net, mon = sim.model(lambda: build_network(p), p.build_identity())
         wall = sim.run(net, T, report=report)
-        times = {k: np.array(m.t[:] / second) for k, m in mons.items()}
-        E, B = np.array(avg.E_avg[:]), np.array(avg.B_avg[:])
-        weights = np.array(wmon.weight[:])
-        sample_t = np.array(avg.t[:] / second)
+        # np.array copies: Brian2 2.10 monitors hand out views that die with the network
+        ev = {k: (np.array(mon[k].i[:]), np.array(mon[k].t[:] / second))
+              for k in ("pre_event", "pre_burst", "post_event", "post_burst")}
+        avg = mon["averages"]
+        E, B, sample_t = np.array(avg.E_avg[:]), np.array(avg.B_avg[:]), np.array(avg.t[:] / second)
+        weights = np.array(mon["weights"].weight[:])
+        recorded = weight_sample(p)
+        n_syn = len(mon["plastic"])
+        if recorded.size and recorded.max() >= n_syn:
+            raise RuntimeError(f"the network has {n_syn} plastic synapses, fewer than the recorded sample needs "
+                               f"({recorded.max() + 1}); raise n_pre, n_post or p_plastic")
+        owner = np.array(mon["plastic"].j[:])[recorded] // p.n_post   # the replica of each recorded synapse
+    out = {"sample_t_s": sample_t, "w_mean": np.stack([weights[owner == r].mean(axis=0) for r in range(R)]),
+           "w_samples": weights[owner == 0][:100]}
+    # mean B/E over each replica's neurons with E > 0 (nanmean's sum and count, without its warning
+    # for the first sample, where no neuron has an event yet)
+    valid = (E > 0).reshape(R, p.n_post, -1)
+    ratio = np.where(valid, (B / np.where(E > 0, E, 1.0)).reshape(R, p.n_post, -1), 0.0)
+    n_valid = valid.sum(axis=1)
+    out["post_pbar"] = np.where(n_valid > 0, ratio.sum(axis=1) / np.maximum(n_valid, 1), np.nan)
     bin_s, T_s = float(p.bin / second), float(T / second)
-    out = {"sample_t_s": sample_t, "w_mean": weights.mean(axis=0), "w_samples": weights[:100]}
-    # mean B/E over the neurons with E > 0 (nanmean's sum and count, without its warning for the
-    # first sample, where no neuron has an event yet)
-    valid = E > 0
-    n_valid = valid.sum(axis=0)
-    ratio_sum = np.where(valid, B / np.where(valid, E, 1.0), 0.0).sum(axis=0)
-    out["post_pbar"] = np.where(n_valid > 0, ratio_sum / np.maximum(n_valid, 1), np.nan)
     for g, n in (("pre", p.n_pre), ("post", p.n_post)):
-        t, er, br, bp = analysis.binned_rates(times[f"{g}_event"], times[f"{g}_burst"], n, 0.0, T_s, bin_s)
-        out.update({"bin_t_s": t, f"{g}_er_hz": er, f"{g}_bp": bp})
+        events = replicas.split_events(*ev[f"{g}_event"], n, R)
+        bursts = replicas.split_events(*ev[f"{g}_burst"], n, R)
+        rows = [analysis.binned_rates(e[1], b[1], n, 0.0, T_s, bin_s) for e, b in zip(events, bursts)]
+        out.update({"bin_t_s": rows[0][0], f"{g}_er_hz": np.stack([r[1] for r in rows]),
+                    f"{g}_bp": np.stack([r[3] for r in rows])})
     return out, wall
 
 
-def _replica_in_worker(job: tuple) -> tuple[dict, dict]:
-    """Run one replica in a worker process, in the first build slot no other worker holds."""
-    import fcntl
+def network_seeds(p: Params, seeds: list, backend: str, report=None, threads=None,
+                  desc: str | None = None) -> list[tuple[dict, dict]]:
+    """The networks of `seeds`, one after another in this process: one build (kept compiled, the
+    seed is read at run time), then each further seed only reruns the binary."""
+    done = []
+    with backends.keep_compiled():
+        for seed in (progress(seeds, desc) if desc else seeds):
+            log.debug("%s: network seed %d (%d replica(s)) on %s", NAME, seed, p.replicas, backend)
+            done.append(network_seed(p, seed, backend, report, threads))
+    return done
 
-    p, seed, backend, k, threads = job
-    root = backends.cache_root()
-    root.mkdir(parents=True, exist_ok=True)
-    for slot in range(p.workers):
-        with open(root / f"{NAME}-network-slot{slot}.lock", "w") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                continue
-            log.debug("%s: network replica %d/%d on %s (worker slot %d)", NAME, k + 1, p.replicas, backend, slot)
-            return network_replica(p, seed, backend, None, slot, threads)
-    raise RuntimeError("no free build slot: more replicas ran at once than workers")
+
+def _seeds_in_worker(job: tuple) -> list[tuple[dict, dict]]:
+    p, seeds, backend, threads = job
+    return network_seeds(p, seeds, backend, None, threads)
 
 
 def network(p: Params, backend: str, report=None, threads=None) -> tuple[dict, dict]:
-    """(d) All replicas (in ``p.workers`` processes); per-replica traces stacked in rows."""
+    """(d) ``p.seeds`` networks of ``p.replicas`` realisations each, in ``p.workers`` processes (cpp,
+    cuda); the traces of every realisation stacked in rows (seed-major: seeds x replicas)."""
     import time
 
     t0 = time.perf_counter()
-    jobs = [(p, p.seed + k, backend, k, threads) for k in range(p.replicas)]
-    if p.workers > 1 and backend != "runtime" and p.replicas > 1:
+    seeds = [p.seed + k for k in range(p.seeds)]
+    workers = min(p.workers, p.seeds) if backend != "runtime" else 1
+    if workers > 1:
         import concurrent.futures
         import multiprocessing
 
+        # worker k runs seeds k, k + W, ...: one build directory for all (a worker that finds it
+        # being built waits on its lock and reuses the binary), one build kept per worker.
         # fork: scripts that call run() need no __main__ guard; each child sets up its own device
+        chunks = [seeds[k::workers] for k in range(workers)]
         ctx = multiprocessing.get_context("fork")
-        with concurrent.futures.ProcessPoolExecutor(max_workers=p.workers, mp_context=ctx) as pool:
-            done = list(progress(pool.map(_replica_in_worker, jobs), f"{NAME} network on {backend}: replicas",
-                                 total=len(jobs)))
+        with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            parts = list(progress(pool.map(_seeds_in_worker, [(p, c, backend, threads) for c in chunks]),
+                                  f"{NAME} network on {backend}: workers", total=workers))
+        by_seed = {s: d for c, part in zip(chunks, parts) for s, d in zip(c, part)}
+        done = [by_seed[s] for s in seeds]
     else:
-        done = []
-        for job in progress(jobs, f"{NAME} network on {backend}: replicas"):
-            log.debug("%s: network replica %d/%d on %s", NAME, job[3] + 1, p.replicas, backend)
-            done.append(network_replica(p, job[1], backend, report, threads=threads))
+        done = network_seeds(p, seeds, backend, report, threads, desc=f"{NAME} network on {backend}: seeds")
     rows, walls = [d[0] for d in done], [d[1] for d in done]
+    R = p.replicas
     arrays = {"net_bin_t_s": rows[0]["bin_t_s"], "net_sample_t_s": rows[0]["sample_t_s"],
-              "net_segment_starts_s": segment_starts(p), "net_w_samples": rows[0]["w_samples"]}
+              "net_segment_starts_s": segment_starts(p), "net_w_samples": rows[0]["w_samples"],
+              "net_realisation_seed": np.repeat(seeds, R), "net_realisation_replica": np.tile(np.arange(R), len(seeds))}
     for key in ("w_mean", "post_pbar", "pre_er_hz", "pre_bp", "post_er_hz", "post_bp"):
-        arrays[f"net_{key}"] = np.stack([r[key] for r in rows])
+        arrays[f"net_{key}"] = np.concatenate([r[key] for r in rows])
+    arrays.update(replicas.summarise(realisation_summaries(arrays))[1])
     wall = {"build_wall_s": float(sum(w["build_wall_s"] for w in walls)),
             "sim_wall_s": float(sum(w["sim_wall_s"] for w in walls)),
-            "elapsed_s": time.perf_counter() - t0}   # all replicas, builds included, workers side by side
+            "elapsed_s": time.perf_counter() - t0}   # every network, builds included, workers side by side
     return arrays, wall
+
+
+REALISATION_ROWS = ("net_w_mean", "net_post_pbar", "net_post_bp")
+
+
+def realisation_summaries(a: dict) -> list[dict]:
+    """:func:`burstsim.analysis.network_analysis` of every realisation (row) alone."""
+    n = int(len(a["net_w_mean"]))
+    with np.errstate(all="ignore"), warnings.catch_warnings():   # a flat realisation gives NaN, not a warning
+        warnings.simplefilter("ignore", RuntimeWarning)
+        per = [network_analysis({**a, **{k: a[k][r:r + 1] for k in REALISATION_ROWS}}) for r in range(n)]
+    return [{k: v for k, v in m.items() if k in ("net_r_dw_vs_bp_minus_pbar", "net_control_drift_ratio")} for m in per]
 
 
 # --- the whole protocol ---------------------------------------------------------------------------
@@ -445,17 +534,16 @@ def summary(result: Result) -> dict:
             s[f"bp_zero_crossing_er{er:g}"] = float(-icpt / slope)
             s[f"bp_slope_er{er:g}"] = float(slope)
     if "net_w_mean" in a:
+        # over the realisation-averaged traces; then per realisation (seeds x replicas): each metric's
+        # mean and standard error (NaN for one), also under their names before issue 15 (_replica_mean)
         s.update(network_analysis(a))
-        # the same per replica: mean, standard error (NaN for one replica) and n over replicas
-        n = int(len(a["net_w_mean"]))
-        with np.errstate(all="ignore"), warnings.catch_warnings():   # a flat replica gives NaN, not a warning
-            warnings.simplefilter("ignore", RuntimeWarning)
-            per = [network_analysis({**a, **{k: a[k][r:r + 1] for k in ("net_w_mean", "net_post_pbar",
-                                                                         "net_post_bp")}}) for r in range(n)]
+        stats, _ = replicas.summarise(realisation_summaries(a))
         for key in ("net_r_dw_vs_bp_minus_pbar", "net_control_drift_ratio"):
-            stats = analysis.seed_stats([row[key] for row in per])
-            s[f"{key}_replica_mean"], s[f"{key}_replica_sem"] = stats["mean"], stats["sem"]
-        s["net_replicas"] = n
+            s[f"{key}_mean"], s[f"{key}_sem"] = stats[f"{key}_mean"], stats[f"{key}_sem"]
+            s[f"{key}_replica_mean"], s[f"{key}_replica_sem"] = stats[f"{key}_mean"], stats[f"{key}_sem"]
+        n = int(len(a["net_w_mean"]))
+        seeds = len(np.unique(a["net_realisation_seed"])) if "net_realisation_seed" in a else n
+        s.update({"net_n": n, "net_seeds": seeds, "net_replicas": n // seeds})
     s.update({k: float(v) for k, v in result.wall_times.items()})
     return s
 
