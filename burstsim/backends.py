@@ -695,13 +695,15 @@ def _retire_earlier_objects() -> None:
     _earlier_objects.clear()
 
 
-def _nameable_ids() -> set:
+def _nameable_ids() -> dict:
+    """The live Brian2 objects by id, with their weak references (an id alone can be reused by a
+    new object once the old one is gone)."""
     from brian2.core.names import Nameable
 
-    return {id(r()) for r in Nameable.__instances__() if r() is not None}
+    return {id(r()): r for r in Nameable.__instances__() if r() is not None}
 
 
-def _remember_new_objects(before: set, into: list | None = None) -> None:
+def _remember_new_objects(before: dict, into: list | None = None) -> None:
     """Note the objects created since `before` for retirement in the next block (or, for a model
     kept compiled, in `into`, retired when the model is dropped: run_args address variables by
     their owner's name, so a kept model's objects keep theirs)."""
@@ -710,8 +712,12 @@ def _remember_new_objects(before: set, into: list | None = None) -> None:
     target = _earlier_objects if into is None else into
     for r in Nameable.__instances__():
         obj = r()
-        if obj is not None and id(obj) not in before:
-            target.append(r)
+        if obj is None:
+            continue
+        old = before.get(id(obj))
+        if old is not None and old() is obj:
+            continue
+        target.append(r)
 
 
 @contextlib.contextmanager

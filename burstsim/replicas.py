@@ -92,6 +92,15 @@ def summarise(per_replica_summaries: list[dict]) -> tuple[dict, dict]:
     return summary, arrays
 
 
+def realisation_summary(result, over_realisations) -> dict:
+    """The summary of a Result with replicas (R > 1): ``over_realisations(arrays, params)``'s summary
+    over all seeds x replicas, the numbers of seeds and replicas, and the wall times (s)."""
+    out, _ = over_realisations(result.arrays, result.params)
+    out.update({"seeds": int(len(result.arrays["seeds"])), "replicas": int(result.params.get("replicas", 1))})
+    out.update({k: float(v) for k, v in result.wall_times.items()})
+    return out
+
+
 def replica_summaries(result) -> list[dict]:
     """The per-replica summaries of a Result (one dict per replica; the summary itself for one)."""
     names = [k for k in result.arrays if k.startswith("replica_")]

@@ -95,4 +95,4 @@ def test_cuda_build_compiles():
     p = single_phase.Params.quick()
     _, wall = single_phase.run_seed(p, p.seed, "cuda", report=None, compile_only=True)
     assert wall["sim_wall_s"] == 0.0
-    assert (backends.build_directory("cuda", backends.build_key(single_phase.NAME, p.n, 1.0, 60.0, 10.0)) / "main").is_file()
+    assert (backends.build_directory("cuda", single_phase.build_key(p)) / "main").is_file()

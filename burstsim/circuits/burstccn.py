@@ -29,6 +29,16 @@ variables on the layer's readout (``models.readouts``). Units talk through these
 
 With ``layers=(1, 1, 1)``, x = 1, W2 = 1 fixed and W1 plastic this is the published two-ensemble
 circuit; ``protocols.single_phase`` builds it so.
+
+Replicas (``replicas=R``, see ``burstsim.replicas``): R independent copies of the whole layered
+circuit in one network. Every group holds its replicas side by side (replica r: the r-th block of
+each layer's input units, neurons, readout entries and SST cells) and carries ``replica``; every
+pathway (forward, tied and random feedback, readout links, SST counts) connects only within a
+replica, by explicit per-replica index arrays. Input activities and targets are 2-D TimedArrays
+with one column per unit of one replica (shared by all replicas) or per unit of every replica;
+the teacher gain is one schedule for all replicas or one column per replica; a per-neuron
+``teacher_scale`` (1 unless set, e.g. by run_args) scales each output neuron's teacher. With
+R = 1 the network is the one-copy circuit.
 """
 
 from __future__ import annotations
@@ -38,6 +48,7 @@ import dataclasses
 import numpy as np
 from brian2 import Hz, NeuronGroup, Synapses, TimedArray, linked_var, ms, pA, second
 
+from burstsim import replicas as reps
 from burstsim.equations import connect as connect_synapses
 from burstsim.models import detection, inputs, plasticity, pyramidal, readouts
 from burstsim.params import Params, param
@@ -86,6 +97,8 @@ class BurstCCNParams(Params):
     tau_avg: object = param(1 * second, second, "positive", "moving averages of the unit rates", SRC)
     burst_window: object = param(16 * ms, ms, "positive", "burst window of the ISI event/burst rule", SRC + " (16 ms)")
     pulse_noise: inputs.PulseNoise = dataclasses.field(default_factory=lambda: inputs.BURSTCCN_NOISE)
+    replicas: int = param(1, None, "count", "independent copies of the circuit in one network (burstsim.replicas)",
+                          "burstsim")
 
     def validate(self) -> None:
         if len(self.layers) < 2 or any(int(n) < 1 for n in self.layers):
@@ -128,7 +141,8 @@ ensemble : integer (constant)
 OUTPUT_EQS = """
 nE_own : 1 (linked)          # the unit's events of the last step
 e_bar = E_unit/(unit_size*tau_avg) : Hz
-I_teach = teacher_gain(t)*(target_rate(t, ensemble) - e_bar) : amp
+teacher_scale : 1 (constant)  # factor on the teacher (1 unless set; one value per replica in protocols)
+I_teach = teacher_scale*teacher_gain({gain_index})*(target_rate(t, {target_index}) - e_bar) : amp
 """
 
 
@@ -136,21 +150,38 @@ I_teach = teacher_gain(t)*(target_rate(t, ensemble) - e_bar) : amp
 class BuiltBurstCCN:
     """Brian2 objects of a layered BurstCCN: ``groups[l]`` and ``readouts[l]`` for layers l >= 1
     (``groups[0]`` is the input group), ``forward[l]`` the plastic synapses into layer l,
-    ``feedback[l]`` the random feedback synapses from layer l onto layer l-1's readout (if any)."""
+    ``feedback[l]`` the random feedback synapses from layer l onto layer l-1's readout (if any).
+    With replicas, every group holds ``replicas`` blocks side by side (``layers`` units per replica)."""
 
     groups: dict
     readouts: dict
     forward: dict
     feedback: dict
     objects: list
+    replicas: int = 1
+    layers: tuple = ()
+    probes: dict = dataclasses.field(default_factory=dict)   # layer -> group of unit sums (build's unit_sums)
 
-    def unit_weights(self, layer: int, weights: np.ndarray | None = None) -> np.ndarray:
+    def unit_weights(self, layer: int, weights: np.ndarray | None = None, replica: int | None = None) -> np.ndarray:
         """Mean feedforward weight from each unit of layer-1 onto each unit of `layer` (rows: units of
-        `layer`); `weights` (synapses x samples) gives it over time (units x units x samples)."""
+        `layer`); `weights` (synapses x samples) gives it over time (units x units x samples). With
+        replicas: that of `replica`, or (replica=None) all of them stacked (replicas x units x units ...)."""
         S = self.forward[layer]
         w = np.asarray(S.weight[:] if weights is None else weights)
-        post_unit = np.asarray(S.j[:]) // (len(self.groups[layer]) // len(self.readouts[layer]))
-        pre = np.asarray(S.i[:])
+        R = self.replicas
+        if replica is None and R > 1:
+            return np.stack([self.unit_weights(layer, w, r) for r in range(R)])
+        r = 0 if replica is None else int(replica)
+        if not 0 <= r < R:
+            raise ValueError(f"replica={replica!r}: this circuit holds replicas 0..{R - 1}")
+        # synapses are created replica by replica: replica r holds a contiguous block of them
+        n = len(w) // R
+        sl = slice(r * n, (r + 1) * n)
+        w = w[sl]
+        unit_size = len(self.groups[layer]) // len(self.readouts[layer])
+        post_unit = np.asarray(S.j[:])[sl] // unit_size - r * (len(self.readouts[layer]) // R)
+        below = self.groups[0] if layer == 1 else self.readouts[layer - 1]
+        pre = np.asarray(S.i[:])[sl] - r * (len(below) // R)
         n_post, n_pre = int(post_unit.max()) + 1, int(pre.max()) + 1
         out = np.zeros((n_post, n_pre) + w.shape[1:])
         for a in range(n_post):
@@ -159,11 +190,17 @@ class BuiltBurstCCN:
         return out
 
 
-def all_to_all(n_pre: int, n_post: int) -> dict:
+def all_to_all(n_pre: int, n_post: int, replicas: int = 1) -> dict:
     """Every (pre, post) pair as explicit indices, in the order of Brian2's ``connect()``: the number
     of synapses is then known on standalone devices too, so that a monitor can record all of them
-    (``record=True``) and Brian2 can check its indices."""
-    return {"i": np.repeat(np.arange(n_pre), n_post), "j": np.tile(np.arange(n_post), n_pre)}
+    (``record=True``) and Brian2 can check its indices. With `replicas`, all pairs within each
+    replica (blocks of `n_pre` and `n_post`), replica by replica: nothing connects two replicas."""
+    i = np.repeat(np.arange(n_pre), n_post)
+    j = np.tile(np.arange(n_post), n_pre)
+    if replicas == 1:
+        return {"i": i, "j": j}
+    r = np.repeat(np.arange(replicas), len(i))
+    return {"i": np.tile(i, replicas) + r * n_pre, "j": np.tile(j, replicas) + r * n_post}
 
 
 def _link(group, readout, pairs: dict, index: np.ndarray) -> None:
@@ -178,33 +215,92 @@ def _accumulators(p: BurstCCNParams, hidden: bool) -> tuple:
     return ("fb_burst", "fb_event", "n_sst") if p.q_route == "sst" else ("fb_burst", "fb_event")
 
 
+def _index_eq(R: int) -> str:
+    return "\n" + reps.INDEX + "\n" if R > 1 else ""
+
+
+def _column(ta: TimedArray, n: int, R: int, index: str, what: str) -> str:
+    """The column of the 2-D TimedArray `ta` a neuron reads: its unit's (`index`, over all replicas)
+    if `ta` has one column per unit of every replica, its unit within its replica if one per unit."""
+    values = np.asarray(ta.values)
+    cols = values.shape[1] if values.ndim == 2 else None
+    if cols == n * R:
+        return index
+    if cols == n:
+        return f"{index} - replica*{n}" if R > 1 else index
+    raise ValueError(f"{what} ({ta.name}) needs one column per unit ({n}) or per unit of every replica "
+                     f"({n * R}), got shape {values.shape}")
+
+
+def _gain_index(ta: TimedArray, R: int) -> str:
+    values = np.asarray(ta.values)
+    if values.ndim == 1:
+        return "t"
+    if values.ndim == 2 and values.shape[1] == R:
+        return "t, replica"
+    raise ValueError(f"teacher_gain ({ta.name}) needs one schedule (1-D) or one column per replica ({R}), "
+                     f"got shape {values.shape}")
+
+
 def _sst_cells(p: BurstCCNParams, l: int, readout, n_units: int) -> list:
-    """SST-like interneurons of hidden layer `l`, driven by the events above, counted on the readout."""
+    """SST-like interneurons of hidden layer `l` (`n_units`: over all replicas), driven by the events
+    above, counted on the readout."""
+    R = p.replicas
     unit = np.repeat(np.arange(n_units), p.sst_per_unit)
-    sst = NeuronGroup(len(unit), SST_EQS, threshold="rand() < rate*dt", name=f"layer{l}_sst",
+    sst = NeuronGroup(len(unit), SST_EQS + _index_eq(R), threshold="rand() < rate*dt", name=f"layer{l}_sst",
                       namespace={"sst_gain": p.sst_gain, "n_above": int(p.layers[l + 1]), "unit_size": p.unit_size})
     sst.ensemble = unit
+    if R > 1:
+        reps.add_index(sst, len(unit) // R)
     _link(sst, readout, {"fbE": "fb_event_prev"}, unit)
     count = Synapses(sst, readout, on_pre="n_sst_post += 1", name=f"layer{l}_sst_count")
     connect_synapses(count, i=np.arange(len(unit)), j=unit)
     return [sst, count]
 
 
+def _unit_probe(group, unit: np.ndarray, sums: dict, every, name: str, R: int) -> list:
+    """A group with one element per unit that holds ``<var>_total``, the unit's sum of each neuron
+    variable in `sums`, summed every `every` (its clock) in the groups slot before the neurons'
+    state update (``w_in_total`` after the forward synapses' ``w_in`` of the same step)."""
+    n_units = int(unit.max()) + 1
+    probe = NeuronGroup(n_units, "".join(f"{v}_total : {u}\n" for v, u in sums.items()) + _index_eq(R),
+                        dt=every, name=f"{name}_probe")
+    if R > 1:
+        reps.add_index(probe, n_units // R)
+    link = Synapses(group, probe, "\n".join(f"{v}_total_post = {v}_pre : {u} (summed)" for v, u in sums.items()),
+                    name=f"{name}_probe_sum")
+    connect_synapses(link, i=np.arange(len(group)), j=unit)
+    if "w_in" in sums:
+        link.summed_updaters["w_in_total_post"].order = probe.order
+    return [probe, link]
+
+
 def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArray, teacher_gain: TimedArray,
-          schedules: dict | None = None) -> BuiltBurstCCN:
+          schedules: dict | None = None, unit_sums: dict | None = None, sums_every=None) -> BuiltBurstCCN:
     """The circuit of `p` at step `dt` (call inside a backend block, after ``defaultclock.dt``).
 
     `input_rates(t, j)`: activity of input unit j; `target_rate(t, i)` (Hz) and `teacher_gain(t)`
-    (pA/Hz): the teacher of output unit i. `schedules[l]`: a 0/1 TimedArray that gates learning
-    of the weights into layer l (default: always on; zeros freeze the layer). Initial and random
-    weights come from Brian2's random numbers (set ``brian2.seed`` first)."""
-    schedules = schedules or {}
-    L, N = len(p.layers) - 1, p.unit_size
+    (pA/Hz): the teacher of output unit i (with replicas: see the module docstring for per-replica
+    columns). `schedules[l]`: a 0/1 TimedArray that gates learning of the weights into layer l
+    (default: always on; zeros freeze the layer; one schedule for all replicas). Initial and random
+    weights come from Brian2's random numbers (set ``brian2.seed`` first).
+
+    `unit_sums[l]`: neuron variables of layer l (name -> unit string, e.g. ``{"Vd": "volt"}``) that
+    ``probes[l]`` (one element per unit) sums over each unit as ``<name>_total`` every `sums_every`
+    (default: every step), for monitors that need unit means rather than every neuron. ``"w_in"`` is
+    the sum of a neuron's incoming feedforward weights (the layer's neurons then carry it). The sums
+    are taken in the groups slot before the neurons' state update, so that a monitor of them in the
+    ``after_groups`` slot sees what a monitor of the neurons sees at the start of the step."""
+    schedules, unit_sums = schedules or {}, unit_sums or {}
+    L, N, R = len(p.layers) - 1, p.unit_size, p.replicas
     det = detection.Detection(rule="isi", burst_window=p.burst_window, tau_avg=p.tau_avg)
     noise = p.pulse_noise
-    source = NeuronGroup(int(p.layers[0]), "x = input_rates(t, i) : 1", namespace={"input_rates": input_rates},
-                         name="layer0")
-    groups, reads, forward, feedback = {0: source}, {}, {}, {}
+    n_in = int(p.layers[0])
+    source = NeuronGroup(n_in * R, f"x = input_rates(t, {_column(input_rates, n_in, R, 'i', 'input_rates')}) : 1"
+                         + _index_eq(R), namespace={"input_rates": input_rates}, name="layer0")
+    if R > 1:
+        reps.add_index(source, n_in)
+    groups, reads, forward, feedback, probes = {0: source}, {}, {}, {}, {}
     objects = [source]
     for l in range(1, L + 1):
         n_units = int(p.layers[l])
@@ -217,23 +313,38 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
             ns.update({"n_above": int(p.layers[l + 1]), "sst_gain": p.sst_gain, "sst_per_unit": p.sst_per_unit,
                        "I_hidden_dend": p.I_hidden_dend})
         else:
-            input_d, eqs = "I_out_dend - g_self*nE_own/(unit_size*dt) + I_teach", ENSEMBLE_EQS + OUTPUT_EQS
+            input_d = "I_out_dend - g_self*nE_own/(unit_size*dt) + I_teach"
+            eqs = ENSEMBLE_EQS + OUTPUT_EQS.format(
+                gain_index=_gain_index(teacher_gain, R),
+                target_index=_column(target_rate, n_units, R, "ensemble", "target_rate"))
             ns.update({"I_out_dend": p.I_out_dend, "g_self": p.g_out_self, "target_rate": target_rate,
                        "teacher_gain": teacher_gain})
-        g = pyramidal.pyramidal_group(n_units * N, "burstccn2022", det, input_s="I_ff + I_bias + I_noise_s",
+        sums = dict(unit_sums.get(l, {}))
+        if "w_in" in sums:
+            eqs += "w_in : 1  # sum of the incoming feedforward weights (summed by the synapses)\n"
+        g = pyramidal.pyramidal_group(n_units * N * R, "burstccn2022", det, input_s="I_ff + I_bias + I_noise_s",
                                       input_d=f"{input_d} + I_noise_d", name=f"layer{l}", namespace=ns,
-                                      extra_equations=eqs + noise.equations(dt))
-        unit = np.repeat(np.arange(n_units), N)
+                                      extra_equations=eqs + noise.equations(dt) + _index_eq(R))
+        if not hidden:
+            g.teacher_scale = 1
+        unit = np.repeat(np.arange(n_units * R), N)
         r, link = readouts.ensemble_readout(g, unit, p.tau_avg, p_empty=p.p_b,
                                             name=f"layer{l}_readout",
-                                            accumulators=_accumulators(p, hidden))
+                                            accumulators=_accumulators(p, hidden), extra_equations=_index_eq(R))
+        if R > 1:
+            reps.add_index(g, n_units * N)
+            reps.add_index(r, n_units)
         _link(g, r, {"E_unit": "E_total", "B_unit": "B_total", **({} if hidden else {"nE_own": "n_event"})}, unit)
         groups[l], reads[l] = g, r
         objects += [g, r, link]
+        if sums:
+            extra = _unit_probe(g, unit, sums, sums_every if sums_every is not None else dt, f"layer{l}", R)
+            probes[l] = extra[0]
+            objects += extra
         if hidden:
             _link(g, r, {"fbB": "fb_burst_prev", "fbE": "fb_event_prev"}, unit)
             if p.q_route == "sst":
-                objects += _sst_cells(p, l, r, n_units)
+                objects += _sst_cells(p, l, r, n_units * R)
                 _link(g, r, {"sst_count": "n_sst_prev"}, unit)
     for l in range(1, L + 1):
         pre, post = (groups[0] if l == 1 else reads[l - 1]), groups[l]
@@ -242,11 +353,14 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
         else:
             summed = "I_ff_post = weight*g_ff*n_event_pre/(size_pre*dt*n_below) : amp (summed)"
             trace = "E_total_pre/(size_pre*tau_avg*r_ref)"
+        if "w_in" in unit_sums.get(l, {}):
+            summed += "\nw_in_post = weight : 1 (summed)"
         tied = l > 1 and p.feedback == "tied"
         rule = plasticity.PlasticityParams(eta=p.dw_burst[l - 1], reference="fixed", p_b=p.p_b,
                                            w_min=0.0, w_max=p.w_max, tau_avg=p.tau_avg)
+        pairs = all_to_all(len(pre) // R, len(post) // R, R)
         S = plasticity.plastic_synapses(pre, post, rule, target_var=None, schedule=schedules.get(l),
-                                        name=f"w{l}", connect=all_to_all(len(pre), len(post)), trace=trace,
+                                        name=f"w{l}", connect=pairs, trace=trace,
                                         summed=summed,
                                         on_post_extra={"event": "fb_event_pre += weight",
                                                        "burst": "fb_burst_pre += weight"} if tied else None)
@@ -260,8 +374,8 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
             F = Synapses(pre, post, "y : 1 (constant)", on_post={"e": "fb_event_pre += y", "b": "fb_burst_pre += y"},
                          on_event={"e": "event", "b": "burst"}, name=f"y{l}",
                          namespace={"w0": p.w_init[l - 1], "w_sd": p.w_init_sd})
-            connect_synapses(F)
+            connect_synapses(F, **({} if R == 1 else pairs))
             F.y = "w0 + w_sd*randn()"
             feedback[l] = F
             objects.append(F)
-    return BuiltBurstCCN(groups, reads, forward, feedback, objects)
+    return BuiltBurstCCN(groups, reads, forward, feedback, objects, R, tuple(int(n) for n in p.layers), probes)

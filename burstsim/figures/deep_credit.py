@@ -1,8 +1,10 @@
 """Credit assignment through a hidden layer in a single phase: (a) output loss per block over time,
-full circuit and hidden layer frozen (mean +/- SD over seeds; squares: tests with the teacher off);
-(b) output event rate per pattern with its targets (full circuit, first seed); (c) burst probability
-per layer (mean over units) with p_b; (d, e) measured unit-mean weight change per learning block
-against the backprop step from the same block's rates, hidden and output layer, with their cosine."""
+full circuit and hidden layer frozen (mean +/- SD over realisations: seeds, and replicas within each
+seed; squares: tests with the teacher off); (b) output event rate per pattern with its targets (full
+circuit, first realisation); (c) burst probability per layer (mean over units and realisations) with
+p_b; (d, e) measured unit-mean weight change per learning block against the backprop step from the
+same block's rates, hidden and output layer, with their cosine (every realisation; with more than
+five, one legend entry with the mean cosine)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,10 @@ def plot(result: Result, **figure_kw):
     phase, pattern = a["block_phase"], a["block_pattern"]
     targets = np.array(prm["targets"], float)
     seeds = [int(x) for x in np.atleast_1d(a["seeds"])]
+    R = int(prm.get("replicas", 1) or 1)
+    # one row per realisation: seed by seed, replica by replica
+    names = [f"seed {s}" + (f" r{r}" if R > 1 else "") for s in seeds for r in range(R)]
+    count = f"{len(seeds)} seed(s)" + (f" x {R} replicas" if R > 1 else "")
     conds = [c for c in analysis.CREDIT_CONDITIONS if f"{c}_rates{L}_hz" in a]
     fig = new_figure((14, 7.5), **figure_kw)
     axes = fig.subplots(2, 3)
@@ -40,7 +46,7 @@ def plot(result: Result, **figure_kw):
             sel = phase == PHASES.index(ph)
             ax.plot(mid[sel].mean(), m[sel].mean(), "s", color=COLORS[cond], ms=7)
     ax.set(xlabel="time (s)", ylabel="loss 1/2 sum (target - rate)^2 (Hz^2)",
-           title=f"a  output loss per block ({len(seeds)} seed(s))")
+           title=f"a  output loss per block ({count})")
     ax.legend(fontsize=7)
     ax = axes[0, 1]
     rates = a[f"full_rates{L}_hz"][0]
@@ -49,7 +55,7 @@ def plot(result: Result, **figure_kw):
         for i in range(targets.shape[1]):
             line, = ax.plot(mid[sel], rates[sel, i], "o-", ms=2, lw=0.8, label=f"pattern {k}, output {i}")
             ax.axhline(targets[k, i], color=line.get_color(), ls=":", lw=0.8)
-    ax.set(xlabel="time (s)", ylabel="event rate (Hz)", title=f"b  output rates and targets (full, seed {seeds[0]})")
+    ax.set(xlabel="time (s)", ylabel="event rate (Hz)", title=f"b  output rates and targets (full, {names[0]})")
     ax.legend(fontsize=6, ncol=2)
     ax = axes[0, 2]
     for l in range(1, L + 1):
@@ -61,9 +67,14 @@ def plot(result: Result, **figure_kw):
     ax.set(xlabel="time (s)", ylabel="burst probability", title="c  burst probability per layer (full)")
     ax.legend(fontsize=7)
     for l, ax in zip(range(1, L + 1), [axes[1, 0], axes[1, 1], axes[1, 2]]):
-        for k, seed in enumerate(seeds):
+        cos = []
+        for k, name in enumerate(names):
             m, g = analysis.update_pairs(a, "full", k, prm)[l - 1]
-            ax.plot(g, m, ".", ms=3, alpha=0.6, label=f"seed {seed}: cos {analysis.cosine(m, g):.2f}")
+            cos.append(analysis.cosine(m, g))
+            label = f"{name}: cos {cos[-1]:.2f}" if len(names) <= 5 else ("_" if k else f"{len(names)} realisations")
+            ax.plot(g, m, ".", ms=3, alpha=0.6, label=label, color=None if len(names) <= 5 else "tab:blue")
+        if len(names) > 5:
+            ax.plot([], [], " ", label=f"cos {np.mean(cos):.2f} +/- {np.std(cos):.2f} (mean +/- SD)")
         ax.axhline(0, color="0.6", lw=0.5)
         ax.axvline(0, color="0.6", lw=0.5)
         ax.set(xlabel="backprop step from the measured rates", ylabel="measured weight change",

@@ -1,8 +1,9 @@
 """Single-phase learning in the spiking BurstCCN (Greedy et al. 2022, the ``spiking`` figure, panels
 d1-d5): output event and burst rates with the targets, dendritic potential and burst probability of
 each ensemble, Y and Q input into the input ensemble's dendrites, mean W1, and event/burst rasters.
-Traces are means over seeds with a band of +/- 1 SD; rasters are the first seed's first neurons.
-The title names the variant ("published" or "fine"), the step, the seeds and the backend."""
+Traces are means over the realisations (seeds, and replicas within each seed) with a band of
++/- 1 SD; rasters are the first seed's (and first replica's) first neurons. The title names the
+variant ("published" or "fine"), the step, the seeds, the replicas and the backend."""
 
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ def plot(result: Result, **figure_kw):
     a, prm = result.arrays, result.params
     t, windows, p_b = a["t_s"], prm["windows"], float(result.param("p_b"))
     seeds = [int(s) for s in np.atleast_1d(a["seeds"])]
+    R = int(prm.get("replicas", 1) or 1)
     fig = new_figure((8, 11), **figure_kw)
     axes = fig.subplots(6, 1, sharex=True, gridspec_kw={"height_ratios": [2, 1.5, 1, 1.5, 1.5, 1]})
     for ax in axes:
@@ -69,7 +71,8 @@ def plot(result: Result, **figure_kw):
             i, ts = a[f"{layer}_{ev}_raster_i"], a[f"{layer}_{ev}_raster_t_s"]
             ax.scatter(ts, y * (shown + 2) + i, s=1.5, color=color, marker="|", linewidths=0.6)
     ax.set_yticks([shown / 2, shown + 2 + shown / 2], ["P1", "P2"])
-    ax.set_title(f"events (blue) and bursts (orange) of {shown} neurons per ensemble (seed {seeds[0]})",
+    ax.set_title(f"events (blue) and bursts (orange) of {shown} neurons per ensemble (seed {seeds[0]}"
+                 + (", replica 0)" if R > 1 else ")"),
                  fontsize=9, loc="left")
     ax = axes[3]
     _band(ax, t, a["p1_y_pA"] * 1e-3, BURST, "Y (bursts)")
@@ -85,6 +88,8 @@ def plot(result: Result, **figure_kw):
     ax.set_xlabel("time (s)")
     ax.set_title("d5: input weight", fontsize=9, loc="left")
     seed_text = f"seed {seeds[0]}" if len(seeds) == 1 else f"{len(seeds)} seeds ({', '.join(map(str, seeds))})"
+    if R > 1:
+        seed_text += f" x {R} replicas"
     fig.suptitle(f"single-phase learning, variant {variant(result)} (dt = {result.param('dt', 'ms'):g} ms), "
                  f"{seed_text}, backend {result.backend}", fontsize=10)
     return fig

@@ -35,11 +35,13 @@ burst_prob = B_total/(E_total + int(E_total <= 0)) + p_empty*int(E_total <= 0) :
 
 
 def ensemble_readout(group: NeuronGroup, ensemble: np.ndarray, tau_avg, p_empty: float = 0.0,
-                     name: str | None = None, accumulators: tuple[str, ...] = ()) -> tuple[NeuronGroup, Synapses]:
+                     name: str | None = None, accumulators: tuple[str, ...] = (),
+                     extra_equations: str = "") -> tuple[NeuronGroup, Synapses]:
     """Readout group for `group`, whose neuron k belongs to ensemble ``ensemble[k]`` (0..K-1).
 
     Returns (readout, synapses); add both to the network. `tau_avg` must be the moving-average time
-    constant of the group's detection."""
+    constant of the group's detection. `extra_equations` go to the readout's equations (e.g.
+    ``replicas.INDEX``, for a readout of several replicas)."""
     ensemble = np.asarray(ensemble, dtype=int)
     if ensemble.shape != (len(group),):
         raise ValueError(f"ensemble must give one index per neuron ({len(group)}), got shape {ensemble.shape}")
@@ -51,8 +53,8 @@ def ensemble_readout(group: NeuronGroup, ensemble: np.ndarray, tau_avg, p_empty:
         raise ValueError(f"ensembles {np.flatnonzero(sizes == 0).tolist()} have no neurons")
     name = name or f"{group.name}_readout"
     extra = "".join(f"{a} : 1\n{a}_prev : 1\n" for a in accumulators)
-    readout = NeuronGroup(n_ens, READOUT_EQUATIONS + extra, namespace={"tau_avg": tau_avg, "p_empty": p_empty},
-                          name=name)
+    readout = NeuronGroup(n_ens, READOUT_EQUATIONS + extra + extra_equations,
+                          namespace={"tau_avg": tau_avg, "p_empty": p_empty}, name=name)
     readout.size = sizes
     # counts arrive in the synapses slot; the state updates of the next step read them, then they shift
     shift = "".join(f"{a}_prev = {a}\n{a} = 0\n" for a in ("n_event", "n_burst", *accumulators))

@@ -19,7 +19,15 @@ changes and these steps is taken over all learning blocks together.
 The control freezes the hidden layer (its weights' learning schedule is 0): only the output
 weights learn, and the loss must fall measurably less.
 
+Seeds, conditions and replicas (``burstsim.replicas``): one build serves every seed and both
+conditions (the seed, the teacher gain, ``teacher_scale`` and the hidden layers' learning schedule
+are set at run time, ``Params.RUNTIME``); ``replicas=R`` runs R independent copies of the circuit in
+each network, each with its own ``teacher_scale``. Per-block arrays have one row per realisation
+(seed by seed, replica by replica); with R > 1 the summary gives means, standard errors and the
+smallest value over all realisations, and the arrays ``replica_<cond>_<metric>`` per realisation.
+
     burstsim run deep_credit --backend cpp --out out/deep_credit
+    burstsim run deep_credit --backend cpp --set replicas=8 --set seeds=1
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ import logging
 import numpy as np
 from brian2 import EventMonitor, Hz, Network, StateMonitor, TimedArray, ms, pA, second
 
-from burstsim import analysis, backends, equations
+from burstsim import analysis, backends, equations, replicas
 from burstsim.analysis import backprop_steps, block_losses, cosine, update_pairs  # noqa: F401 (moved)
 from burstsim.circuits import burstccn
 from burstsim.params import param
@@ -48,6 +56,11 @@ CONDITIONS = analysis.CREDIT_CONDITIONS  # ("full", "frozen")
 class Params(burstccn.BurstCCNParams):
     """The circuit (see ``BurstCCNParams``) and the training schedule."""
 
+    # set at run time (the seed; run_args: the teacher gain schedule, teacher_scale, the hidden layers'
+    # learning schedule, i.e. the condition) or only in the analysis: one build serves them all
+    RUNTIME = ("seed", "seeds", "control", "teacher_gain", "teacher_scale", "settle", "active_rate")
+    PER_REPLICA = ("teacher_scale",)
+
     layers: tuple = param((2, 4, 2), None, "any", "units per layer, input layer first", OURS)
     patterns: tuple = param(((1.0, 0.0), (0.0, 1.0), (0.5, 0.5)), None, "any",
                             "input activity of each input unit, per pattern", OURS)
@@ -63,15 +76,18 @@ class Params(burstccn.BurstCCNParams):
                             "settle; the last pattern is shown)", OURS)
     settle: object = param(2 * second, second, "nonnegative", "start of a block left out of its rate", OURS)
     teacher_gain: object = param(80 * pA / Hz, pA / Hz, "nonnegative", "teacher gain k while learning", OURS)
+    teacher_scale: object = param(1.0, None, "nonnegative", "factor on the teacher gain (one value, or one per "
+                                  "replica; 0: no teacher)", OURS)
     active_rate: object = param(0.5 * Hz, Hz, "nonnegative", "rate above which a unit counts as active (f' = 1)",
                                 OURS)
     control: bool = param(True, None, "flag", "also run the frozen-hidden-layer control", OURS)
     dt: object = param(1 * ms, ms, "positive", "integration step", "Greedy et al. 2022 (1 ms)")
-    seeds: int = param(3, None, "count", "number of realisations", OURS)
+    seeds: int = param(3, None, "count", "networks run one after another per condition (one build)", OURS)
     seed: int = param(1, None, "nonnegative", "first seed", OURS)
 
     def validate(self) -> None:
         super().validate()
+        replicas.check_per_replica(self, self.replicas)
         n_in, n_out = int(self.layers[0]), int(self.layers[-1])
         if not self.patterns or len(self.patterns) != len(self.targets):
             raise ValueError(f"patterns and targets need one entry per pattern, got {len(self.patterns)} and "
@@ -109,8 +125,13 @@ class Params(burstccn.BurstCCNParams):
     def duration(self):
         return self.blocks()[-1][1] * second
 
-    def schedules(self, frozen: bool) -> tuple:
-        """Input activities, targets, teacher gain and the hidden layers' learning switch, as TimedArrays."""
+    def teacher_scales(self) -> np.ndarray:
+        """``teacher_scale`` of every replica."""
+        return replicas.per_replica(self.teacher_scale, self.replicas, "teacher_scale").astype(float)
+
+    def schedule_values(self, frozen: bool) -> tuple:
+        """Per step: input activities, targets (Hz), teacher gain (pA/Hz) and the hidden layers' learning
+        switch (by layer), as arrays and quantities (the same for every replica)."""
         n = int(round(float(self.duration() / self.dt))) + 1
         t = np.arange(n) * float(self.dt / second)
         x = np.zeros((n, int(self.layers[0])))
@@ -121,75 +142,119 @@ class Params(burstccn.BurstCCNParams):
             x[inside], y[inside] = self.patterns[pat], self.targets[pat]
             k[inside] = float(self.teacher_gain / (pA / Hz)) if phase == "learn" else 0.0
         x[-1], y[-1] = x[-2], y[-2]
-        hidden = {l: TimedArray(np.zeros(n) if frozen else np.ones(n), dt=self.dt, name=f"learn_layer{l}")
-                  for l in range(1, len(self.layers) - 1)}
-        return (TimedArray(x, dt=self.dt, name="input_rates"), TimedArray(y * Hz, dt=self.dt, name="target_rate"),
-                TimedArray(k * pA / Hz, dt=self.dt, name="teacher_gain"), hidden)
+        hidden = {l: np.zeros(n) if frozen else np.ones(n) for l in range(1, len(self.layers) - 1)}
+        return x, y * Hz, k * pA / Hz, hidden
+
+    def schedules(self, frozen: bool) -> tuple:
+        """:meth:`schedule_values` as TimedArrays (``input_rates``, ``target_rate``, ``teacher_gain``,
+        ``learn_layer<l>``)."""
+        x, y, k, hidden = self.schedule_values(frozen)
+        return (TimedArray(x, dt=self.dt, name="input_rates"), TimedArray(y, dt=self.dt, name="target_rate"),
+                TimedArray(k, dt=self.dt, name="teacher_gain"),
+                {l: TimedArray(v, dt=self.dt, name=f"learn_layer{l}") for l, v in hidden.items()})
+
+
+def build_key(p: Params) -> str:
+    """The build directory of a model structure (Brian2 recompiles only the files that changed)."""
+    return backends.build_key(NAME, tuple(p.layers), p.unit_size, p.feedback, p.q_route, float(p.dt / ms),
+                              float(p.duration() / second), p.replicas)
+
+
+def build_network(p: Params, frozen: bool, standalone: bool = False) -> tuple[Network, dict]:
+    """The network of every replica and its objects by name (inside a backend block); the run-time
+    values are those of `p` and the condition (`frozen`), set again by :func:`run_args` on standalone
+    devices (``teacher_scale`` is left out of the code there)."""
+    x, y, k, hidden = p.schedules(frozen)
+    c = burstccn.build(p, p.dt, x, y, k, schedules=hidden)
+    L = len(p.layers) - 1
+    if not standalone:
+        c.groups[L].teacher_scale = np.repeat(p.teacher_scales(), int(p.layers[-1]) * p.unit_size)
+    weights = {l: StateMonitor(c.forward[l], "weight", dt=100 * ms, name=f"w{l}_trace", record=True)
+               for l in range(1, L + 1)}
+    events = {(l, ev): EventMonitor(c.groups[l], ev, record=True, name=f"layer{l}_{ev}s")
+              for l in range(1, L + 1) for ev in ("event", "burst")}
+    net = Network(*c.objects, *weights.values(), *events.values(), name="deep_credit_network")
+    return net, {"circuit": c, "weights": weights, "events": events, "teacher_gain": k, "hidden": hidden}
+
+
+def run_args(p: Params, frozen: bool, objects: dict) -> dict:
+    """The run-time values for a standalone run of the built model: the teacher gain schedule,
+    ``teacher_scale`` and the hidden layers' learning schedule of the condition."""
+    _, _, k, hidden = p.schedule_values(frozen)
+    c = objects["circuit"]
+    args = {c.groups[len(p.layers) - 1].teacher_scale: np.repeat(p.teacher_scales(), int(p.layers[-1]) * p.unit_size),
+            objects["teacher_gain"]: k}
+    args.update({objects["hidden"][l]: v for l, v in hidden.items()})
+    return args
 
 
 def run_seed(p: Params, seed: int, frozen: bool, backend: str, report: str | None = "text",
              compile_only: bool = False, threads: int | None = None) -> tuple[dict, dict]:
-    """One realisation: per block the unit event and burst rates of every layer (Hz) and the unit-mean
-    weights of every layer, both from ``settle`` after the block's start to its end."""
+    """One network (all its replicas): per block the unit event and burst rates of every layer (Hz)
+    and the unit-mean weights of every layer, both from ``settle`` after the block's start to its end,
+    one row per replica. Inside :func:`backends.keep_compiled` a further seed or condition reruns
+    the same binary."""
     T = p.duration()
-    key = backends.build_key(NAME, tuple(p.layers), p.unit_size, p.feedback, float(p.dt / ms), float(T / second))
-    with backends.backend(backend, key=key, threads=threads, dt=p.dt, seed=seed, compile_only=compile_only) as sim:
-        x, y, k, hidden = p.schedules(frozen)
-        c = burstccn.build(p, p.dt, x, y, k, schedules=hidden)
-        L = len(p.layers) - 1
-        weights = {l: StateMonitor(c.forward[l], "weight", dt=100 * ms, name=f"w{l}_trace", record=True)
-                   for l in range(1, L + 1)}
-        events = {(l, ev): EventMonitor(c.groups[l], ev, record=True, name=f"layer{l}_{ev}s")
-                  for l in range(1, L + 1) for ev in ("event", "burst")}
-        net = Network(*c.objects, *weights.values(), *events.values(), name="deep_credit_network")
-        wall = sim.run(net, T + p.dt, report=report)
+    with backends.backend(backend, key=build_key(p), threads=threads, dt=p.dt, seed=seed,
+                          compile_only=compile_only) as sim:
+        net, objs = sim.model(lambda: build_network(p, frozen, standalone=sim.standalone), p.build_identity())
+        wall = sim.run(net, T + p.dt, report=report, run_args=run_args(p, frozen, objs) if sim.standalone else None)
         if compile_only:
             return {}, wall
+        c, weights, events = objs["circuit"], objs["weights"], objs["events"]
+        L, R = len(p.layers) - 1, p.replicas
         blocks = p.blocks()
         settle = float(p.settle / second)
         out = {}
         for l in range(1, L + 1):
+            n_units = int(p.layers[l])
             for ev, key in (("event", f"rates{l}_hz"), ("burst", f"burst_rates{l}_hz")):
-                unit = np.asarray(events[l, ev].i[:]) // p.unit_size
+                unit = np.asarray(events[l, ev].i[:]) // p.unit_size        # over all replicas
                 t_ev = np.asarray(events[l, ev].t[:] / second)
-                rates = np.zeros((len(blocks), int(p.layers[l])))
+                rates = np.zeros((R, len(blocks), n_units))
                 for b, (a, e, _, _) in enumerate(blocks):
                     inside = (t_ev >= a + settle) & (t_ev < e)
-                    rates[b] = np.bincount(unit[inside], minlength=int(p.layers[l])) / (p.unit_size * (e - a - settle))
+                    counts = np.bincount(unit[inside], minlength=R * n_units).reshape(R, n_units)
+                    rates[:, b] = counts / (p.unit_size * (e - a - settle))
                 out[key] = rates
             t_w, w_all = np.asarray(weights[l].t[:] / second), np.asarray(weights[l].weight[:])
             edges = (("start", [a + settle for a, _, _, _ in blocks]), ("end", [e for _, e, _, _ in blocks]))
             for edge, times in edges:
                 idx = [int(np.argmin(np.abs(t_w - x))) for x in times]
-                w = w_all[:, idx]
-                out[f"w{l}_units_{edge}"] = np.moveaxis(c.unit_weights(l, w), -1, 0)   # blocks x post x pre
+                w = c.unit_weights(l, w_all[:, idx])
+                w = w[None] if R == 1 else w                                 # replicas x post x pre x blocks
+                out[f"w{l}_units_{edge}"] = np.moveaxis(w, -1, 1)            # replicas x blocks x post x pre
     return out, wall
 
 
 def run(params: Params = Params(), backend: str = "runtime", threads: int | None = None,
         report: str | None = "text") -> Result:
-    """Every seed, with the full circuit and (``control``) with the hidden layer frozen."""
+    """Every seed, with the full circuit and (``control``) with the hidden layer frozen: one build."""
     backends.check_backend(backend, threads)
     p = params
     arrays, walls = {}, []
     conditions = CONDITIONS if p.control else CONDITIONS[:1]
     runs = [(cond, s) for cond in conditions for s in range(p.seeds)]
     per_seed = {cond: [] for cond in conditions}
-    with equations.recording() as model:
+    with equations.recording() as model, backends.keep_compiled():
         for cond, s in progress(runs, f"{NAME} on {backend}: conditions x seeds"):
-            log.debug("%s: %s, seed %d (%d/%d) on %s", NAME, cond, p.seed + s, s + 1, p.seeds, backend)
+            log.debug("%s: %s, seed %d (%d/%d), %d replica(s) on %s", NAME, cond, p.seed + s, s + 1, p.seeds,
+                      p.replicas, backend)
             out, wall = run_seed(p, p.seed + s, cond == "frozen", backend, report, threads=threads)
             per_seed[cond].append(out)
             walls.append(wall)
     for cond in conditions:
         for key in per_seed[cond][0]:
-            arrays[f"{cond}_{key}"] = np.stack([o[key] for o in per_seed[cond]])
+            arrays[f"{cond}_{key}"] = np.concatenate([o[key] for o in per_seed[cond]])   # realisations first
     blocks = p.blocks()
     arrays.update({"block_start_s": np.array([b[0] for b in blocks]), "block_end_s": np.array([b[1] for b in blocks]),
                    "block_pattern": np.array([b[2] for b in blocks]),
                    "block_phase": np.array([PHASES.index(b[3]) for b in blocks]),
                    "seeds": np.arange(p.seed, p.seed + p.seeds), "r_ref_hz": np.array(float(p.r_ref / Hz)),
                    "active_rate_hz": np.array(float(p.active_rate / Hz))})
+    if p.replicas > 1:
+        arrays["realisation_seed"] = np.repeat(arrays["seeds"], p.replicas)
+        arrays["realisation_replica"] = np.tile(np.arange(p.replicas), p.seeds)
     wall_times = {"build_wall_s": float(sum(w["build_wall_s"] for w in walls)),
                   "sim_wall_s": float(sum(w["sim_wall_s"] for w in walls)),
                   "sim_wall_s_per_simulated_s": float(np.mean([w["sim_wall_s"] for w in walls]) /
@@ -197,15 +262,50 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
     result = Result(protocol=NAME, params=params_to_json(p), arrays=arrays, summary={}, seed=p.seed,
                     backend=backend, wall_times=wall_times, provenance=provenance(backend, threads),
                     model=model.text)
+    if p.replicas > 1:   # per-realisation metrics as replica_<cond>_<metric> arrays
+        result.arrays.update(_over_realisations(result.arrays, result.params)[1])
     result.summary = summary(result)
     return result
+
+
+def _metrics(a: dict, prm: dict) -> list[dict]:
+    """``<cond>_<metric>`` of every realisation (row of the per-block arrays)."""
+    patterns, targets = a["block_pattern"], np.array(prm["targets"], float)
+    L = len(prm["layers"]) - 1
+    rows = None
+    for cond in CONDITIONS:
+        if f"{cond}_rates{L}_hz" not in a:
+            continue
+        losses = block_losses(a[f"{cond}_rates{L}_hz"], patterns, targets)   # realisations x blocks
+        rows = rows or [{} for _ in range(len(losses))]
+        for q, row in enumerate(rows):
+            pre = losses[q, a["block_phase"] == PHASES.index("pre")].mean()
+            post = losses[q, a["block_phase"] == PHASES.index("post")].mean()
+            row.update({f"{cond}_loss_pre_hz2": float(pre), f"{cond}_loss_post_hz2": float(post),
+                        f"{cond}_loss_fall": float(1 - post / pre)})
+            for l, (m, g) in enumerate(update_pairs(a, cond, q, prm), start=1):
+                row[f"{cond}_cos_layer{l}"] = cosine(m, g)
+    return rows
+
+
+def _over_realisations(a: dict, prm: dict) -> tuple[dict, dict]:
+    """(summary, arrays) over all seeds x replicas (``replicas.summarise``) and each metric's smallest value."""
+    rows = _metrics(a, prm)
+    out, arrays = replicas.summarise(rows)
+    for key in rows[0]:
+        out[f"{key}_min"] = float(np.min([r[key] for r in rows]))   # the worst realisation (NaN if any is NaN)
+    return out, arrays
 
 
 def summary(result: Result) -> dict:
     """Loss before and after learning (teacher off), its fall, and the per-layer update alignment,
     per condition and seed (``<cond>_<metric>_s<seed>``), and over seeds their mean, standard error
-    (``_sem``; NaN for one seed) and smallest value (``_min``); ``n`` is the number of seeds."""
+    (``_sem``; NaN for one seed) and smallest value (``_min``); ``n`` is the number of seeds. With
+    replicas (R > 1) the same over all seeds x replicas (``n`` of them) and no per-seed keys: the
+    per-realisation values are the arrays ``replica_<cond>_<metric>``."""
     a, prm = result.arrays, result.params
+    if int(prm.get("replicas", 1)) > 1:
+        return replicas.realisation_summary(result, _over_realisations)
     patterns, targets = a["block_pattern"], np.array(prm["targets"], float)
     L = len(prm["layers"]) - 1
     out = {"seeds": int(len(a["seeds"])), "n": int(len(a["seeds"]))}

@@ -17,7 +17,18 @@ discretisation (dt = 1 ms) reads P1 events one step late at P2 and P2 flags two 
 both lags are kept in steps. The published neuron quirks are the ``burstccn2022`` preset. The
 circuit is ``circuits.burstccn`` with one unit per layer (:func:`circuit`).
 
+Seeds and replicas (``burstsim.replicas``): ``seeds=S`` runs S networks one after another on one
+build (the seed, the teacher and ``teacher_scale`` are set at run time, ``Params.RUNTIME``);
+``replicas=R`` puts R independent copies of the two ensembles into each network, each with its own
+``teacher_scale`` (a factor on the teacher gain; 0 switches a replica's teacher off). The traces of
+the Result have one row per realisation (seed by seed, replica by replica within a seed); with
+R > 1 the summary gives each metric's mean and standard error over all S x R realisations
+(``w<k>_<metric>_mean``, ``_sem``, ``n``) and its per-realisation values as the arrays
+``replica_w<k>_<metric>``. Ensemble means (dendritic potential, W1) are summed in the network by
+unit probes (``circuits.burstccn``), so a run records a few traces per replica, not every neuron.
+
     burstsim run single_phase --backend cpp --seeds 3 --out out/single_phase
+    burstsim run single_phase --backend cpp --set replicas=64 --set seeds=1     # 64 realisations, one network
     burstsim run single_phase --backend cpp --variant fine      # dt = 0.1 ms, recalibrated (VARIANTS)
     burstsim run single_phase --from out/single_phase_fine      # re-run a saved result (its variant too)
     python -m burstsim.protocols.single_phase --quick
@@ -31,7 +42,7 @@ import logging
 import numpy as np
 from brian2 import EventMonitor, Hz, Network, StateMonitor, TimedArray, ms, pA, second
 
-from burstsim import analysis, backends, equations, results
+from burstsim import analysis, backends, equations, replicas, results
 from burstsim.analysis import window_metrics  # noqa: F401 (moved)
 from burstsim.circuits import burstccn
 from burstsim.models import inputs
@@ -61,6 +72,9 @@ class Params(ParamsBase):
     ``Params.from_variant("fine", **changes)`` gives the dt = 0.1 ms variant (see ``VARIANTS``)."""
 
     VARIANTS = VARIANTS
+    # set at run time (seed, run_args: the teacher TimedArrays and teacher_scale): one build serves them all
+    RUNTIME = ("seed", "seeds", "targets", "windows", "teacher_gains", "teacher_scale")
+    PER_REPLICA = ("teacher_scale",)
 
     variant: str = param("published", check="choice", choices=("published", *VARIANTS),
                          doc="named set of parameter changes this set starts from (set by from_variant or "
@@ -90,13 +104,19 @@ class Params(ParamsBase):
     g_out_self: object = param(1.71 * pA / Hz, pA / Hz, "nonnegative", "P2 dendrite inhibition per Hz of its own "
                                "instantaneous event rate", SRC)
     tau_avg: object = param(1 * second, second, "positive", "moving averages of the ensemble rates", SRC)
-    seeds: int = param(3, None, "count", "number of realisations (seeds seed, seed+1, ...)", SRC + " (42, 1, 2)")
+    teacher_scale: object = param(1.0, None, "nonnegative", "factor on the teacher gain (one value, or one per "
+                                  "replica; 0: no teacher)", "burstsim")
+    replicas: int = param(1, None, "count", "independent copies of the two ensembles in one network "
+                          "(burstsim.replicas)", "burstsim")
+    seeds: int = param(3, None, "count", "networks run one after another (seeds seed, seed+1, ...; one build)",
+                       SRC + " (42, 1, 2)")
     seed: int = param(42, None, "nonnegative", "first seed", SRC)
     sample: object = param(10 * ms, ms, "positive", "sampling interval of the recorded traces", "burstsim")
     burst_window: object = param(16 * ms, ms, "positive", "burst window of the ISI event/burst rule", SRC + " (16 ms)")
     pulse_noise: inputs.PulseNoise = dataclasses.field(default_factory=lambda: inputs.BURSTCCN_NOISE)
 
     def validate(self) -> None:
+        replicas.check_per_replica(self, self.replicas)
         if self.variant != "published" and "dt" in VARIANTS[self.variant] and self.dt != VARIANTS[self.variant]["dt"]:
             raise ValueError(f"variant={self.variant!r} runs at dt = {VARIANTS[self.variant]['dt']}, got dt = {self.dt}; "
                              f"use Params.from_variant({self.variant!r}) (or --variant {self.variant})")
@@ -123,16 +143,25 @@ class Params(ParamsBase):
         """The same protocol with one seed and shorter phases (10 s lead-in, 15 s windows, 10 s after)."""
         return cls(**{"seeds": 1, "duration": 60 * second, "windows": ((10.0, 25.0), (35.0, 50.0)), **changes})
 
-    def teacher_arrays(self) -> tuple[TimedArray, TimedArray]:
-        """Target rate (Hz; time x output unit) and teacher gain (pA/Hz, 0 outside the windows) as TimedArrays."""
+    def teacher_values(self) -> tuple:
+        """Target rate (Hz; time x output unit, shared by the replicas) and teacher gain (pA/Hz, 0 outside
+        the windows) per step, as quantities."""
         n = int(round(float(self.duration / self.dt))) + 1
         t = np.arange(n) * float(self.dt / second)
         target, gain = np.zeros(n), np.zeros(n)
         for (a, b), r, g in zip(self.windows, self.targets, self.teacher_gains):
             inside = (t >= a - 1e-9) & (t <= b + 1e-9)
             target[inside], gain[inside] = r, g
-        return (TimedArray(target[:, None] * Hz, dt=self.dt, name="target_rate"),
-                TimedArray(gain * pA / Hz, dt=self.dt, name="teacher_gain"))
+        return target[:, None] * Hz, gain * pA / Hz
+
+    def teacher_arrays(self) -> tuple[TimedArray, TimedArray]:
+        """:meth:`teacher_values` as TimedArrays (``target_rate``, ``teacher_gain``)."""
+        target, gain = self.teacher_values()
+        return TimedArray(target, dt=self.dt, name="target_rate"), TimedArray(gain, dt=self.dt, name="teacher_gain")
+
+    def teacher_scales(self) -> np.ndarray:
+        """``teacher_scale`` of every replica."""
+        return replicas.per_replica(self.teacher_scale, self.replicas, "teacher_scale").astype(float)
 
 
 def circuit(p: Params) -> burstccn.BurstCCNParams:
@@ -142,73 +171,118 @@ def circuit(p: Params) -> burstccn.BurstCCNParams:
         layers=(1, 1, 1), unit_size=p.n, p_b=p.p_b, I_in=p.I_pre, g_ff=p.g_ff, g_y=p.g_y,
         w_init=(p.w1_init, 1.0), w_init_sd=0.0, w_max=max(p.w1_max, 1.0), dw_burst=(p.dw_burst, p.dw_burst),
         bias_soma=p.bias_soma, bias_gain=p.bias_gain, I_out_dend=p.I_out_dend, I_hidden_dend=p.I_in_dend,
-        g_out_self=p.g_out_self, tau_avg=p.tau_avg, burst_window=p.burst_window, pulse_noise=p.pulse_noise)
+        g_out_self=p.g_out_self, tau_avg=p.tau_avg, burst_window=p.burst_window, pulse_noise=p.pulse_noise,
+        replicas=p.replicas)
+
+
+def build_key(p: Params) -> str:
+    """The build directory of a model structure (Brian2 recompiles only the files that changed)."""
+    return backends.build_key(NAME, p.n, float(p.dt / ms), float(p.duration / second), float(p.sample / ms),
+                              p.replicas)
+
+
+def build_network(p: Params, standalone: bool = False) -> tuple[Network, dict]:
+    """The network of every replica and its objects by name (inside a backend block). The run-time
+    values (teacher TimedArrays, ``teacher_scale``) are those of `p`; on standalone devices
+    :func:`run_args` sets them again at every run (``teacher_scale`` is left out of the code there)."""
+    n_steps = int(round(float(p.duration / p.dt))) + 1
+    # TimedArrays after the device is chosen: they take its implementation
+    target, gain = p.teacher_arrays()
+    x = TimedArray(np.ones((n_steps, 1)), dt=p.dt, name="input_rates")
+    w2_fixed = TimedArray(np.zeros(n_steps), dt=p.dt, name="learn_layer2")
+    c = burstccn.build(circuit(p), p.dt, x, target, gain, schedules={2: w2_fixed},
+                       unit_sums={1: {"Vd": "volt", "w_in": "1"}, 2: {"Vd": "volt"}}, sums_every=p.sample)
+    p1, p2, r1, r2 = c.groups[1], c.groups[2], c.readouts[1], c.readouts[2]
+    if not standalone:
+        p2.teacher_scale = np.repeat(p.teacher_scales(), p.n)
+    every = {"dt": p.sample, "record": True}
+    # the unit sums are taken before the neurons' state update (every sample): read them after it
+    sums = {"dt": p.sample, "record": True, "when": "after_groups"}
+    mons = {
+        "p1_rates": StateMonitor(r1, ["E_total", "B_total", "fb_burst_prev", "fb_event_prev"], name="p1_rates",
+                                 **every),
+        "p2_rates": StateMonitor(r2, ["E_total", "B_total"], name="p2_rates", **every),
+        "p1_sums": StateMonitor(c.probes[1], ["Vd_total", "w_in_total"], name="p1_sums", **sums),
+        "p2_sums": StateMonitor(c.probes[2], ["Vd_total"], name="p2_sums", **sums),
+    }
+    for k, g in (("p1", p1), ("p2", p2)):
+        for ev in ("event", "burst"):
+            mons[f"{k}_{ev}s"] = EventMonitor(g, ev, record=True, name=f"{k}_{ev}s")
+    net = Network(*c.objects, *mons.values(), name="single_phase_network")
+    return net, {**mons, "p2": p2, "target_rate": target, "teacher_gain": gain}
+
+
+def run_args(p: Params, objects: dict) -> dict:
+    """The run-time values of `p` for a standalone run of the built model: the teacher and ``teacher_scale``."""
+    target, gain = p.teacher_values()
+    return {objects["p2"].teacher_scale: np.repeat(p.teacher_scales(), p.n),
+            objects["target_rate"]: target, objects["teacher_gain"]: gain}
 
 
 def run_seed(p: Params, seed: int, backend: str, report: str | None = "text",
              compile_only: bool = False, threads: int | None = None) -> tuple[dict, dict]:
-    """One realisation; traces sampled every ``p.sample``. `compile_only` (cuda without a GPU)
-    builds and returns no traces."""
-    T = p.duration
-    key = backends.build_key(NAME, p.n, float(p.dt / ms), float(T / second), float(p.sample / ms))
-    with backends.backend(backend, key=key, threads=threads, dt=p.dt, seed=seed, compile_only=compile_only) as sim:
-        # TimedArrays after the device is chosen: they take its implementation
-        target, gain = p.teacher_arrays()
-        n = int(round(float(T / p.dt))) + 1
-        x = TimedArray(np.ones((n, 1)), dt=p.dt, name="input_rates")
-        w2_fixed = TimedArray(np.zeros(n), dt=p.dt, name="learn_layer2")
-        c = burstccn.build(circuit(p), p.dt, x, target, gain, schedules={2: w2_fixed})
-        p1, p2, r1, r2, w1 = c.groups[1], c.groups[2], c.readouts[1], c.readouts[2], c.forward[1]
-        every = {"dt": p.sample}
-        mons = {
-            "p1_rates": StateMonitor(r1, ["E_total", "B_total"], record=True, name="p1_rates", **every),
-            "p2_rates": StateMonitor(r2, ["E_total", "B_total"], record=True, name="p2_rates", **every),
-            "p1_state": StateMonitor(p1, ["Vd", "I_Y", "I_Q"], record=True, name="p1_state", **every),
-            "p2_state": StateMonitor(p2, ["Vd"], record=True, name="p2_state", **every),
-            "w1": StateMonitor(w1, "weight", record=True, name="w1_trace", **every),
-        }
-        events = {f"{k}_{ev}": EventMonitor(g, ev, record=True, name=f"{k}_{ev}s")
-                  for k, g in (("p1", p1), ("p2", p2)) for ev in ("event", "burst")}
-        net = Network(*c.objects, *mons.values(), *events.values(), name="single_phase_network")
-        wall = sim.run(net, T, report=report)
+    """One network (all its replicas); traces sampled every ``p.sample``, one row per replica.
+    `compile_only` (cuda without a GPU) builds and returns no traces. Inside
+    :func:`backends.keep_compiled` a second seed reruns the same binary."""
+    with backends.backend(backend, key=build_key(p), threads=threads, dt=p.dt, seed=seed,
+                          compile_only=compile_only) as sim:
+        net, mons = sim.model(lambda: build_network(p, standalone=sim.standalone), p.build_identity())
+        wall = sim.run(net, p.duration, report=report, run_args=run_args(p, mons) if sim.standalone else None)
         if compile_only:
             return {}, wall
-        size_tau = p.n * float(p.tau_avg / second)
+        N, R = p.n, p.replicas
+        size_tau = N * float(p.tau_avg / second)
         out = {"t_s": np.array(mons["p1_rates"].t[:] / second)}
-        for k, r in (("p1", "p1_rates"), ("p2", "p2_rates")):
-            E, B = np.array(mons[r].E_total[0]), np.array(mons[r].B_total[0])
+        for k in ("p1", "p2"):
+            m = mons[f"{k}_rates"]
+            E, B = np.array(m.E_total[:]), np.array(m.B_total[:])       # replicas x samples
             out[f"{k}_er_hz"], out[f"{k}_br_hz"] = E / size_tau, B / size_tau
             with np.errstate(invalid="ignore", divide="ignore"):
                 out[f"{k}_bp"] = np.where(E > 0, B / np.where(E > 0, E, 1), np.nan)
-        out["p1_vd_mV"] = np.array(mons["p1_state"].Vd[:]).mean(axis=0) * 1e3
-        out["p2_vd_mV"] = np.array(mons["p2_state"].Vd[:]).mean(axis=0) * 1e3
-        out["p1_y_pA"] = np.array(mons["p1_state"].I_Y[:]).mean(axis=0) * 1e12
-        out["p1_q_pA"] = np.array(mons["p1_state"].I_Q[:]).mean(axis=0) * 1e12
-        out["w1_mean"] = np.array(mons["w1"].weight[:]).mean(axis=0)
-        for k, m in events.items():
-            keep = np.array(m.i[:]) < RASTER_NEURONS
-            out[f"{k}_raster_i"], out[f"{k}_raster_t_s"] = np.array(m.i[:])[keep], np.array(m.t[:] / second)[keep]
-            out[f"{k}_count"] = np.array([len(m.t[:])])
+            out[f"{k}_vd_mV"] = np.array(mons[f"{k}_sums"].Vd_total[:]) / N * 1e3
+        # Y and Q are the same in every neuron of P1 (the unit's feedback sums; P2 is the only unit above)
+        per_flag = float(p.g_y / (pA / Hz)) / (N * float(p.dt / second))
+        out["p1_y_pA"] = per_flag * np.array(mons["p1_rates"].fb_burst_prev[:])
+        out["p1_q_pA"] = -p.p_b * per_flag * np.array(mons["p1_rates"].fb_event_prev[:])
+        out["w1_mean"] = np.array(mons["p1_sums"].w_in_total[:]) / N       # one input unit: N synapses
+        for k in ("p1", "p2"):
+            for ev in ("event", "burst"):
+                m = mons[f"{k}_{ev}s"]
+                i, t = np.array(m.i[:]), np.array(m.t[:] / second)
+                keep = i < RASTER_NEURONS          # the first replica's first neurons
+                out[f"{k}_{ev}_raster_i"], out[f"{k}_{ev}_raster_t_s"] = i[keep], t[keep]
+                out[f"{k}_{ev}_count"] = np.bincount(i // N, minlength=R)
     return out, wall
 
 
 def run(params: Params = Params(), backend: str = "runtime", threads: int | None = None,
         report: str | None = "text") -> Result:
-    """Run every seed; traces are stored per seed (rows), rasters and counts of the first seed."""
+    """Run every seed (one build; each a network of ``replicas`` copies). Traces are stored per
+    realisation (rows: seed by seed, replica by replica), rasters of the first seed's first replica."""
     backends.check_backend(backend, threads)
     p = params
     per_seed, walls = [], []
-    with equations.recording() as model:
+    with equations.recording() as model, backends.keep_compiled():
         for k in progress(range(p.seeds), f"{NAME} on {backend}: seeds"):
-            log.debug("%s: seed %d (%d/%d) on %s", NAME, p.seed + k, k + 1, p.seeds, backend)
+            log.debug("%s: seed %d (%d/%d), %d replica(s) on %s", NAME, p.seed + k, k + 1, p.seeds, p.replicas,
+                      backend)
             out, wall = run_seed(p, p.seed + k, backend, report, threads=threads)
             per_seed.append(out)
             walls.append(wall)
-    arrays = {"t_s": per_seed[0]["t_s"], "seeds": np.arange(p.seed, p.seed + p.seeds)}
+    S, R = p.seeds, p.replicas
+    arrays = {"t_s": per_seed[0]["t_s"], "seeds": np.arange(p.seed, p.seed + S)}
     for key, value in per_seed[0].items():
         if key == "t_s":
             continue
-        arrays[key] = np.stack([o[key] for o in per_seed]) if "raster" not in key else value
+        if "raster" in key:
+            arrays[key] = value
+        elif value.ndim == 2:     # traces: realisations (seed by seed, replica by replica) x samples
+            arrays[key] = np.concatenate([o[key] for o in per_seed])
+        else:                     # counts: seeds x replicas
+            arrays[key] = np.stack([o[key] for o in per_seed])
+    if R > 1:
+        arrays["realisation_seed"] = np.repeat(arrays["seeds"], R)
+        arrays["realisation_replica"] = np.tile(np.arange(R), S)
     wall_times = {"build_wall_s": float(sum(w["build_wall_s"] for w in walls)),
                   "sim_wall_s": float(sum(w["sim_wall_s"] for w in walls)),
                   "sim_wall_s_per_seed": float(np.mean([w["sim_wall_s"] for w in walls])),
@@ -216,15 +290,42 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
     result = Result(protocol=NAME, params=params_to_json(p), arrays=arrays, summary={}, seed=p.seed,
                     backend=backend, wall_times=wall_times, provenance=results.provenance(backend, threads),
                     model=model.text)
+    if R > 1:   # per-realisation metrics as replica_<metric> arrays
+        result.arrays.update(_over_realisations(result.arrays, result.params)[1])
     result.summary = summary(result)
     return result
+
+
+def _realisation_metrics(a: dict, prm: dict, q: int) -> dict:
+    """The window metrics of realisation (row) `q`: ``w<k>_<metric>`` and ``w<k>_bp_end_dev``."""
+    out, p_b = {}, float(prm["p_b"])
+    for k, ((start, end), target) in enumerate(zip(prm["windows"], prm["targets"])):
+        row = analysis.window_metrics(a["t_s"], a["p2_er_hz"][q], a["p2_bp"][q], a["w1_mean"][q], start, end, target)
+        out.update({f"w{k}_{name}": value for name, value in row.items()})
+        out[f"w{k}_bp_end_dev"] = abs(row["bp_end"] - p_b)
+    return out
+
+
+def _over_realisations(a: dict, prm: dict) -> tuple[dict, dict]:
+    """(summary, arrays) over all seeds x replicas (``replicas.summarise``) and the worst of each window."""
+    rows = [_realisation_metrics(a, prm, q) for q in range(len(a["p2_er_hz"]))]
+    out, arrays = replicas.summarise(rows)
+    for k in range(len(prm["windows"])):
+        for name in ("reach_s", "end_error_hz", "hold_dev_hz", "bp_end_dev"):
+            out[f"w{k}_{name}_worst"] = analysis.worst([r[f"w{k}_{name}"] for r in rows])
+    return out, arrays
 
 
 def summary(result: Result) -> dict:
     """Per window and seed (``w<k>_<metric>_s<seed>``); over seeds the mean and standard error
     (``w<k>_<metric>_mean``, ``_sem``; NaN for one seed) and the worst (``w<k>_<metric>_worst``: the
-    largest, NaN when a seed has NaN, e.g. never reached its target); ``n`` is the number of seeds."""
+    largest, NaN when a seed has NaN, e.g. never reached its target); ``n`` is the number of seeds.
+    With replicas (R > 1) the same means, standard errors and worst values over all seeds x replicas
+    (``n`` of them), and no per-seed keys: the per-realisation values are the arrays
+    ``replica_w<k>_<metric>`` (``realisation_seed``, ``realisation_replica`` say whose)."""
     a, prm = result.arrays, result.params
+    if int(prm.get("replicas", 1)) > 1:
+        return replicas.realisation_summary(result, _over_realisations)
     n = int(len(a["seeds"]))
     out = {"seeds": n, "n": n}
     p_b = float(prm["p_b"])
