@@ -96,18 +96,14 @@ def compare(args) -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="burstsim-bench-") as tmp:
         root = Path(tmp)
-        with cold_cache(root, "replicas"):
-            t0 = time.perf_counter()
-            r = multiplexing.run(base.replace(replicas=n), backend="cpp", report=None)
-            wall = time.perf_counter() - t0
-        rows.append(_row(f"{n} replicas, one network", wall, replicas.replica_summaries(r),
-                         r.wall_times["build_wall_s"], r.wall_times["sim_wall_s"], 1))
-        with cold_cache(root, "seeds"):
-            t0 = time.perf_counter()
-            r = multiplexing.run(base.replace(seeds=n), backend="cpp", report=None)
-            wall = time.perf_counter() - t0
-        rows.append(_row(f"{n} seeds, one after another", wall, replicas.replica_summaries(r),
-                         r.wall_times["build_wall_s"], r.wall_times["sim_wall_s"], 1))
+        for way, params in (("replicas", base.replace(replicas=n)), ("seeds", base.replace(seeds=n))):
+            with cold_cache(root, way):
+                t0 = time.perf_counter()
+                r = multiplexing.run(params, backend="cpp", report=None)
+                wall = time.perf_counter() - t0
+            label = f"{n} replicas, one network" if way == "replicas" else f"{n} seeds, one after another"
+            rows.append(_row(label, wall, replicas.replica_summaries(r), r.wall_times["build_wall_s"],
+                             r.wall_times["sim_wall_s"], 1))
         with cold_cache(root, "workers"):
             t0 = time.perf_counter()
             table = sweep(multiplexing, grid={"sine_amp_dend": [base.sine_amp_dend]}, seeds=n, backend="cpp",

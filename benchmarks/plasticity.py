@@ -1,7 +1,8 @@
 """Wall time of the plasticity protocols (Payeur et al. 2021 Fig. 2) on one backend.
 
     .venv/bin/python benchmarks/plasticity.py [--backend cpp] [--seeds 20] [--replicas 1] [--workers 2]
-                                              [--threads N] [--no-pairing] [--duration-scale 1] [--out DIR]
+                                              [--threads N] [--no-pairing] [--duration-scale 1] [--baseline]
+                                              [--out DIR]
 
 Times the three pairing protocols at their published sizes, and the network protocol (1000 + 1000
 neurons, 200 000 plastic synapses per realisation, 170 s at dt = 0.1 ms): ``--seeds`` networks of
@@ -12,7 +13,11 @@ the fastest measured on 2 cores: replicas put R times the synapses into one netw
 the postsynaptic pathways' random reads then leave the cache.
 
 ``--duration-scale f`` shortens the burn-in and the segments by f (e.g. 0.1: 17 s per realisation)
-for a quick measurement; the printed projection scales the simulation back to 170 s. The
+for a quick measurement; the printed projection scales the simulation back to 170 s. ``--baseline``
+also times, in the same run and after it, every seed with a build of its own, as before issue 15
+(Brian2 wrote the seed into the code): one run per seed, each from a cold cache of its own, in the
+same number of worker processes (an upper bound: a worker that reused its build directory then
+recompiled only the changed files). Printed are its elapsed time, its projection and the speed-up. The
 published Auryn code needs about 35 s per realisation on this class of machine (12 minutes for 20
 in sequence). Printed: build and simulation wall times, elapsed time, the ratio to Auryn, the
 projected time of the published 20 realisations, and the correlation of the rate of weight change
@@ -20,7 +25,11 @@ with BP minus its moving average (over all realisations).
 """
 
 import argparse
+import concurrent.futures
 import json
+import multiprocessing
+import os
+import tempfile
 import time
 
 from burstsim.protocols import plasticity
@@ -38,6 +47,7 @@ def main():
     ap.add_argument("--threads", type=int, default=None, help="OpenMP threads per network (cpp)")
     ap.add_argument("--no-pairing", action="store_true", help="time only the network protocol")
     ap.add_argument("--duration-scale", type=float, default=1.0, help="burn-in and segments x this factor")
+    ap.add_argument("--baseline", action="store_true", help="also time a build per seed (burstsim before issue 15)")
     ap.add_argument("--out", help="also save the Result here (burstsim figure plasticity --from DIR draws it)")
     args = ap.parse_args()
     parts = ("network",) if args.no_pairing else plasticity.PARTS
@@ -70,9 +80,38 @@ def main():
             "total_wall_s": total,
             **{k: v for k, v in w.items() if k.endswith("_wall_s") and not k.startswith("network")},
             **{k: v for k, v in r.summary.items() if k.startswith("net_") and not isinstance(v, list)}}
+    if args.baseline:
+        base_elapsed, base_build, base_sim = baseline(p, args.backend, args.threads)
+        workers = max(1, min(args.workers, args.seeds))
+        base_projected = (base_elapsed + base_sim / workers * (scale - 1)) * PUBLISHED_REALISATIONS / n
+        rows.update({"baseline_elapsed_s": base_elapsed, "baseline_build_wall_s_summed": base_build,
+                     "baseline_sim_wall_s_summed": base_sim,
+                     "baseline_projected_published_20_realisations_min": base_projected / 60,
+                     "speedup_over_baseline": base_projected / projected})
     for k, v in rows.items():
         print(f"{k:45s} {v}")
     print(json.dumps(rows, default=float))
+
+
+def _fresh_build(job: tuple) -> tuple[float, float]:
+    """One seed's network in a cache of its own (a build of its own): (build, sim) wall times (s)."""
+    p, seed, backend, threads, cache = job
+    os.environ["BURSTSIM_CACHE"] = tempfile.mkdtemp(dir=cache)
+    w = plasticity.run(p.replace(parts=("network",), seeds=1, seed=seed, workers=1), backend=backend, threads=threads).wall_times
+    return w["network_build_wall_s"], w["network_sim_wall_s"]
+
+
+def baseline(p, backend: str, threads) -> tuple[float, float, float]:
+    """Elapsed, summed build and summed simulation times (s) of p's seeds with a build per seed, in
+    p.workers processes."""
+    seeds = [p.seed + k for k in range(p.seeds)]
+    with tempfile.TemporaryDirectory(prefix="burstsim-baseline-") as cache:
+        t0 = time.perf_counter()
+        with concurrent.futures.ProcessPoolExecutor(max_workers=max(1, min(p.workers, p.seeds)),
+                                                    mp_context=multiprocessing.get_context("fork")) as pool:
+            walls = list(pool.map(_fresh_build, [(p, s, backend, threads, cache) for s in seeds]))
+        elapsed = time.perf_counter() - t0
+    return elapsed, sum(b for b, _ in walls), sum(s for _, s in walls)
 
 
 if __name__ == "__main__":

@@ -31,3 +31,14 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="nvcc is not installed: the CUDA build cannot be checked"))
         if "gpu" in item.keywords and no_gpu:
             item.add_marker(pytest.mark.skip(reason="no NVIDIA GPU on this machine ('nvidia-smi -L' failed)"))
+
+
+@pytest.fixture
+def numpy_codegen():
+    """Brian2's numpy code generation: a short run of a small network in seconds, without Cython."""
+    from brian2 import prefs
+
+    saved = prefs.codegen.target
+    prefs.codegen.target = "numpy"
+    yield
+    prefs.codegen.target = saved

@@ -13,19 +13,11 @@ seconds, where Cython would first compile every code object (minutes on 2 cores)
 
 import numpy as np
 import pytest
-from brian2 import Hz, SpikeMonitor, StateMonitor, mV, ms, pA, prefs, second
+from brian2 import Hz, SpikeMonitor, StateMonitor, mV, ms, pA, second
 
 from burstsim import backends, circuits, replicas
 from burstsim.models import detection
 from burstsim.protocols import multiplexing
-
-
-@pytest.fixture
-def numpy_codegen():
-    saved = prefs.codegen.target
-    prefs.codegen.target = "numpy"
-    yield
-    prefs.codegen.target = saved
 
 
 def _deterministic(R: int, **changes) -> multiplexing.Params:
