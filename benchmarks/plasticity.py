@@ -97,7 +97,8 @@ def _fresh_build(job: tuple) -> tuple[float, float]:
     """One seed's network in a cache of its own (a build of its own): (build, sim) wall times (s)."""
     p, seed, backend, threads, cache = job
     os.environ["BURSTSIM_CACHE"] = tempfile.mkdtemp(dir=cache)
-    w = plasticity.run(p.replace(parts=("network",), seeds=1, seed=seed, workers=1), backend=backend, threads=threads).wall_times
+    one = p.replace(parts=("network",), seeds=1, seed=seed, workers=1)
+    w = plasticity.run(one, backend=backend, threads=threads).wall_times
     return w["network_build_wall_s"], w["network_sim_wall_s"]
 
 
