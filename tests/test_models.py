@@ -97,3 +97,31 @@ def test_poisson_background_counts_are_binomial_per_step():
         mean = n * 5 * T
         assert abs(x.mean() - mean) < 5 * np.sqrt(mean / len(x)), var
         assert x.var() / (mean * (1 - 5e-4)) == pytest.approx(1, abs=0.15), var
+
+
+def test_pulse_noise_one_draw_matches_four_independent_flags(numpy_codegen):
+    """Per compartment and step the net pulse is +A or -A, each with probability p(1 - p)
+    (p = rate*dt), as the difference of two independent flags; soma and dendrite are independent."""
+    from burstsim.models import inputs
+
+    noise = inputs.PulseNoise()
+    dt, n, steps = 1 * ms, 2000, 200
+    with backends.backend("runtime") as sim:
+        defaultclock.dt = dt
+        g = NeuronGroup(n, noise.equations(dt).strip(), name="pulses")
+        mon = StateMonitor(g, ["I_noise_s", "I_noise_d"], record=True, name="pulses_mon")
+        sim.run(Network(g, mon), steps * dt, report=None)
+        s = np.sign(np.round(np.array(mon.I_noise_s / pA)))
+        d = np.sign(np.round(np.array(mon.I_noise_d / pA) - float(noise.offset_dend / pA)))
+    total = s.size
+    for signs, rate in ((s, noise.rate_soma), (d, noise.rate_dend)):
+        p = float(rate * dt)
+        a = p * (1 - p)
+        sd = np.sqrt(a * (1 - a) / total)
+        assert np.mean(signs == 1) == pytest.approx(a, abs=4 * sd)
+        assert np.mean(signs == -1) == pytest.approx(a, abs=4 * sd)
+    a_s, a_d = (float(r * dt) * (1 - float(r * dt)) for r in (noise.rate_soma, noise.rate_dend))
+    both = np.mean((s != 0) & (d != 0))      # independence: P(both pulse) = P(soma) P(dendrite)
+    assert both == pytest.approx(4 * a_s * a_d, abs=4 * np.sqrt(4 * a_s * a_d / total))
+    # and across steps: no neuron repeats its draw
+    assert abs(np.corrcoef(s[:, 1:].ravel(), s[:, :-1].ravel())[0, 1]) < 0.01

@@ -99,8 +99,8 @@ def _truncated_binomial_cdf(n: int, p: float, tail: float = 1e-15) -> list[float
 @dataclasses.dataclass(frozen=True)
 class PulseNoise(Params):
     """One-step current pulses (Greedy et al. 2022 spiking BurstCCN): in every step each neuron
-    gets +A and -A pulses, each with probability rate*dt, so that each has mean rate*dt*A/(rate*dt)
-    = `mean` (they cancel on average) and the dendrite also gets a constant offset."""
+    gets +A and -A pulses, each with probability p = rate*dt and A = mean/p, so that each train has
+    mean current `mean` (they cancel on average); the dendrite also gets a constant offset."""
 
     rate_soma: object = param(150 * Hz, Hz, "nonnegative", "rate of somatic +/- pulses", G22)
     mean_soma: object = param(300 * pA, pA, "nonnegative", "mean current of each somatic pulse train", G22)
@@ -110,17 +110,29 @@ class PulseNoise(Params):
 
     def equations(self, dt) -> str:
         """Equations defining ``I_noise_s`` and ``I_noise_d`` (amp) for ``pyramidal_group(
-        input_s="I_noise_s", input_d="I_noise_d", extra_equations=...)``: four 0/1 pulse flags, one
-        random draw each, constant over the step."""
-        lines = []
+        input_s="I_noise_s", input_d="I_noise_d", extra_equations=...)``.
+
+        Only the difference of the +A and -A flags of a compartment acts: it is +1 or -1, each with
+        probability a = p(1 - p) (p = rate*dt), and 0 otherwise. One uniform draw per neuron and step
+        (``u_noise``, constant over the step) gives both compartments: it picks the soma's outcome
+        among the intervals [0, a), [a, 1 - a), [1 - a, 1), and its position inside that interval,
+        rescaled to [0, 1), is a uniform draw independent of that outcome, which picks the
+        dendrite's. The same distribution as four independent flags, at a quarter of the draws."""
+        lines = ["u_noise = rand() : 1 (constant over dt)  # the step's one draw"]
+        u = "u_noise"
         for part, rate, mean in (("s", self.rate_soma, self.mean_soma), ("d", self.rate_dend, self.mean_dend)):
             p = float(rate * dt)
             if p > 1:
                 raise ValueError(f"pulse rate {rate} is above 1/dt ({1 / float(dt / second):g} Hz); use a smaller dt")
             amp = float(mean / pA) / p if p > 0 else 0.0
-            lines += [f"pulse_{part}_plus = int(rand() < {p!r}) : 1 (constant over dt)",
-                      f"pulse_{part}_minus = int(rand() < {p!r}) : 1 (constant over dt)",
-                      f"I_noise_{part}_pulses = {amp!r}*pA*(pulse_{part}_plus - pulse_{part}_minus) : amp"]
+            a = p * (1 - p)
+            lines += [f"pulse_{part} = int({u} < {a!r}) - int({u} >= {1 - a!r}) : 1  # +A minus -A flag",
+                      f"I_noise_{part}_pulses = {amp!r}*pA*pulse_{part} : amp"]
+            if part == "s":   # the draw's position in the soma's interval, uniform in [0, 1)
+                middle = f"int({u} >= {a!r})*int({u} < {1 - a!r})"
+                start = f"int({u} >= {a!r})*{a!r} + int({u} >= {1 - a!r})*{1 - 2 * a!r}"
+                lines.append(f"u_noise_d = ({u} - ({start}))/({a!r} + {middle}*{1 - 3 * a!r}) : 1 (constant over dt)")
+                u = "u_noise_d"
         lines += ["I_noise_s = I_noise_s_pulses : amp",
                   f"I_noise_d = I_noise_d_pulses + {float(self.offset_dend / pA)!r}*pA : amp"]
         return "\n" + "\n".join(lines) + "\n"
