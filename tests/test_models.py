@@ -109,10 +109,12 @@ def test_pulse_noise_one_draw_matches_four_independent_flags(numpy_codegen):
     with backends.backend("runtime") as sim:
         defaultclock.dt = dt
         g = NeuronGroup(n, noise.equations(dt).strip(), name="pulses")
+        noise.draw(g, dt)
         mon = StateMonitor(g, ["I_noise_s", "I_noise_d"], record=True, name="pulses_mon")
         sim.run(Network(g, mon), steps * dt, report=None)
-        s = np.sign(np.round(np.array(mon.I_noise_s / pA)))
-        d = np.sign(np.round(np.array(mon.I_noise_d / pA) - float(noise.offset_dend / pA)))
+        # the monitor records at the start of a step, before that step's draw: drop the first sample
+        s = np.sign(np.round(np.array(mon.I_noise_s / pA)))[:, 1:]
+        d = np.sign(np.round(np.array(mon.I_noise_d / pA) - float(noise.offset_dend / pA)))[:, 1:]
     total = s.size
     for signs, rate in ((s, noise.rate_soma), (d, noise.rate_dend)):
         p = float(rate * dt)

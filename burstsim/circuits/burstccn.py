@@ -325,6 +325,7 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
         g = pyramidal.pyramidal_group(n_units * N * R, "burstccn2022", det, input_s="I_ff + I_bias + I_noise_s",
                                       input_d=f"{input_d} + I_noise_d", name=f"layer{l}", namespace=ns,
                                       extra_equations=eqs + noise.equations(dt) + _index_eq(R))
+        noise.draw(g, dt)
         if not hidden:
             g.teacher_scale = 1
         unit = np.repeat(np.arange(n_units * R), N)

@@ -110,32 +110,45 @@ class PulseNoise(Params):
 
     def equations(self, dt) -> str:
         """Equations defining ``I_noise_s`` and ``I_noise_d`` (amp) for ``pyramidal_group(
-        input_s="I_noise_s", input_d="I_noise_d", extra_equations=...)``.
+        input_s="I_noise_s", input_d="I_noise_d", extra_equations=...)``; :meth:`draw` then adds the
+        draws to the group.
 
         Only the difference of the +A and -A flags of a compartment acts: it is +1 or -1, each with
         probability a = p(1 - p) (p = rate*dt), and 0 otherwise. One uniform draw per neuron and step
-        (``u_noise``, constant over the step) gives both compartments: it picks the soma's outcome
-        among the intervals [0, a), [a, 1 - a), [1 - a, 1), and its position inside that interval,
-        rescaled to [0, 1), is a uniform draw independent of that outcome, which picks the
-        dendrite's. The same distribution as four independent flags, at a quarter of the draws."""
-        lines = ["u_noise = rand() : 1 (constant over dt)  # the step's one draw"]
-        u = "u_noise"
-        for part, rate, mean in (("s", self.rate_soma, self.mean_soma), ("d", self.rate_dend, self.mean_dend)):
-            p = float(rate * dt)
-            if p > 1:
-                raise ValueError(f"pulse rate {rate} is above 1/dt ({1 / float(dt / second):g} Hz); use a smaller dt")
-            amp = float(mean / pA) / p if p > 0 else 0.0
+        (``u_noise``) gives both compartments: it picks the soma's outcome among the intervals
+        [0, a), [a, 1 - a), [1 - a, 1), and its position inside that interval, rescaled to [0, 1)
+        (``u_noise_d``), is a uniform draw independent of that outcome, which picks the dendrite's.
+        The same distribution as four independent flags, at a quarter of the draws."""
+        lines = ["u_noise : 1  # the step's one uniform draw (set by the draw before the state update)",
+                 "u_noise_d : 1  # its position inside the soma's outcome interval, uniform in [0, 1)"]
+        for part, u in (("s", "u_noise"), ("d", "u_noise_d")):
+            p, amp = self._pulse(part, dt)
             a = p * (1 - p)
             lines += [f"pulse_{part} = int({u} < {a!r}) - int({u} >= {1 - a!r}) : 1  # +A minus -A flag",
                       f"I_noise_{part}_pulses = {amp!r}*pA*pulse_{part} : amp"]
-            if part == "s":   # the draw's position in the soma's interval, uniform in [0, 1)
-                middle = f"int({u} >= {a!r})*int({u} < {1 - a!r})"
-                start = f"int({u} >= {a!r})*{a!r} + int({u} >= {1 - a!r})*{1 - 2 * a!r}"
-                lines.append(f"u_noise_d = ({u} - ({start}))/({a!r} + {middle}*{1 - 3 * a!r}) : 1 (constant over dt)")
-                u = "u_noise_d"
         lines += ["I_noise_s = I_noise_s_pulses : amp",
                   f"I_noise_d = I_noise_d_pulses + {float(self.offset_dend / pA)!r}*pA : amp"]
         return "\n" + "\n".join(lines) + "\n"
+
+    def draw(self, group, dt):
+        """Draw ``u_noise`` and ``u_noise_d`` of `group` in every step, before its state update.
+        A loop of its own (not a ``constant over dt`` subexpression), so that the rand() calls do
+        not keep the group's other per-step subexpressions (the plateau's exp) from vectorising."""
+        p, _ = self._pulse("s", dt)
+        a = p * (1 - p)
+        u = "u_noise"
+        middle = f"int({u} >= {a!r})*int({u} < {1 - a!r})"
+        start = f"int({u} >= {a!r})*{a!r} + int({u} >= {1 - a!r})*{1 - 2 * a!r}"
+        code = f"u_noise = rand()\nu_noise_d = ({u} - ({start}))/({a!r} + {middle}*{1 - 3 * a!r})"
+        return group.run_regularly(code, when="before_groups", name=f"{group.name}_pulse_draw")
+
+    def _pulse(self, part: str, dt) -> tuple[float, float]:
+        """Probability per step and amplitude (pA) of one of the compartment's pulse trains."""
+        rate, mean = (self.rate_soma, self.mean_soma) if part == "s" else (self.rate_dend, self.mean_dend)
+        p = float(rate * dt)
+        if p > 1:
+            raise ValueError(f"pulse rate {rate} is above 1/dt ({1 / float(dt / second):g} Hz); use a smaller dt")
+        return p, (float(mean / pA) / p if p > 0 else 0.0)
 
 
 BURSTCCN_NOISE = PulseNoise()

@@ -117,6 +117,7 @@ def build_network(p: Params, currents: bool = True) -> tuple[Network, dict]:
     else:  # burstccn2022: current pulses drawn each step
         group = pyramidal.pyramidal_group(len(ensemble), neuron, det, input_s="I_noise_s", input_d="I_noise_d",
                                           extra_equations=p.pulse_noise.equations(p.dt))
+        p.pulse_noise.draw(group, p.dt)
         background = []
     if currents:   # standalone builds leave them out of the code: run_args set them at every run
         group.Is = i_s[ensemble]
