@@ -258,23 +258,6 @@ def _sst_cells(p: BurstCCNParams, l: int, readout, n_units: int) -> list:
     return [sst, count]
 
 
-def _unit_probe(group, unit: np.ndarray, sums: dict, every, name: str, R: int) -> list:
-    """A group with one element per unit that holds ``<var>_total``, the unit's sum of each neuron
-    variable in `sums`, summed every `every` (its clock) in the groups slot before the neurons'
-    state update (``w_in_total`` after the forward synapses' ``w_in`` of the same step)."""
-    n_units = int(unit.max()) + 1
-    probe = NeuronGroup(n_units, "".join(f"{v}_total : {u}\n" for v, u in sums.items()) + _index_eq(R),
-                        dt=every, name=f"{name}_probe")
-    if R > 1:
-        reps.add_index(probe, n_units // R)
-    link = Synapses(group, probe, "\n".join(f"{v}_total_post = {v}_pre : {u} (summed)" for v, u in sums.items()),
-                    name=f"{name}_probe_sum")
-    connect_synapses(link, i=np.arange(len(group)), j=unit)
-    if "w_in" in sums:
-        link.summed_updaters["w_in_total_post"].order = probe.order
-    return [probe, link]
-
-
 def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArray, teacher_gain: TimedArray,
           schedules: dict | None = None, unit_sums: dict | None = None, sums_every=None) -> BuiltBurstCCN:
     """The circuit of `p` at step `dt` (call inside a backend block, after ``defaultclock.dt``).
@@ -339,7 +322,7 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
         groups[l], reads[l] = g, r
         objects += [g, r, link]
         if sums:
-            extra = _unit_probe(g, unit, sums, sums_every if sums_every is not None else dt, f"layer{l}", R)
+            extra = readouts.unit_probe(g, unit, sums, sums_every if sums_every is not None else dt, f"layer{l}", R)
             probes[l] = extra[0]
             objects += extra
         if hidden:

@@ -27,6 +27,8 @@ class PoissonBackground(Params):
     """Numbers and weights of independent Poisson inputs per compartment."""
 
     rate: object = param(5 * Hz, Hz, "nonnegative", "rate of each input", SRC)
+    rate_dend: object = param(None, Hz, "nonnegative", "rate of each dendritic input (None: `rate`)",
+                              SRC + " s6.4: XOR hidden and output somata 150 Hz, dendrites 500 Hz")
     n_exc: object = param(100, None, "count", "excitatory inputs per compartment", SRC + " (p = 100/25000)")
     n_inh: object = param(30, None, "count", "inhibitory inputs per compartment", SRC + " (p = 30/25000)")
     w_exc_soma: object = param(0.17, None, "nonnegative", "somatic excitatory weight (g_L,s)", SRC)
@@ -43,7 +45,7 @@ PRIVATE_500HZ = PoissonBackground(rate=500 * Hz, n_exc=1, n_inh=1, w_exc_soma=0.
 def poisson_background(group, bg: PoissonBackground = SHARED_POOL) -> list:
     """Independent Poisson inputs onto the four conductances of a conductance-based pyramidal group.
 
-    Per neuron and conductance, ``n`` inputs at ``rate``, each firing with probability rate*dt per
+    Per neuron and conductance, ``n`` inputs at ``rate`` (``rate_dend`` onto the dendrite), each firing with probability rate*dt per
     step: the count per step is binomial(n, rate*dt), as with Brian2's ``PoissonInput``. The counts
     are generated event-driven, so that the cost is per arrival, not per neuron and step: a helper
     group keeps, per neuron and conductance, the step of the next arrival (steps with at least one
@@ -52,16 +54,18 @@ def poisson_background(group, bg: PoissonBackground = SHARED_POOL) -> list:
     where the tail falls below 1e-15); one-to-one synapses add weight x count to the conductance in
     the step of the arrival (before the next state update, like ``PoissonInput``). Returns the Brian2 objects to add to the network."""
     dt = float(group.clock.dt / second)
-    spec = [(var, int(n), float(w)) for var, n, w in
-            [("ge_s", bg.n_exc, bg.w_exc_soma), ("gi_s", bg.n_inh, bg.w_inh_soma),
-             ("ge_d", bg.n_exc, bg.w_exc_dend), ("gi_d", bg.n_inh, bg.w_inh_dend)] if w > 0 and n > 0]
-    p_step = float(bg.rate / Hz) * dt
-    if not p_step < 1:
-        raise ValueError(f"background rate {bg.rate} is not below 1/dt ({1 / dt:g} Hz); use a smaller dt")
-    if not spec or p_step == 0:
+    rate_d = bg.rate if bg.rate_dend is None else bg.rate_dend
+    spec = [(var, int(n), float(w), float(r / Hz) * dt) for var, n, w, r in
+            [("ge_s", bg.n_exc, bg.w_exc_soma, bg.rate), ("gi_s", bg.n_inh, bg.w_inh_soma, bg.rate),
+             ("ge_d", bg.n_exc, bg.w_exc_dend, rate_d), ("gi_d", bg.n_inh, bg.w_inh_dend, rate_d)]
+            if w > 0 and n > 0 and r > 0 * Hz]
+    for rate in (bg.rate, rate_d):
+        if not float(rate / Hz) * dt < 1:
+            raise ValueError(f"background rate {rate} is not below 1/dt ({1 / dt:g} Hz); use a smaller dt")
+    if not spec:
         return []
     eqs, events, gaps, draws = [], {}, {}, {}
-    for var, n, _ in spec:
+    for var, n, _, p_step in spec:
         log_q = n * float(np.log1p(-p_step))          # log P(no arrival in a step)
         # geometric number of empty steps before the next arrival (capped at 1e9 steps, > 1 day)
         gaps[var] = f"int(clip(floor(log(1 - rand())/{log_q!r}), 0, 1e9))"
@@ -75,7 +79,7 @@ def poisson_background(group, bg: PoissonBackground = SHARED_POOL) -> list:
         gen.run_on_event(f"arrive_{var}", f"u = rand()\ncount_{var} = {draws[var]}\nnext_{var} += 1 + {gaps[var]}",
                          when="after_thresholds", order=gen.order + 1)
         setattr(gen, f"next_{var}", gaps[var])
-    syn = Synapses(gen, group, on_pre={f"arrive_{var}": f"{var}_post += {w!r}*count_{var}_pre" for var, _, w in spec},
+    syn = Synapses(gen, group, on_pre={f"arrive_{var}": f"{var}_post += {w!r}*count_{var}_pre" for var, _, w, _ in spec},
                    on_event={f"arrive_{var}": f"arrive_{var}" for var in gaps}, name=f"{group.name}_background_in")
     connect_synapses(syn, j="i")
     return [gen, syn]

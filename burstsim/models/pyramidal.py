@@ -198,26 +198,44 @@ t_spk = t
 
 @dataclasses.dataclass(frozen=True)
 class BurstPoissonParams(Params):
-    """Simplified stochastic burster (Payeur et al. 2021 ``BurstPoissonGroup``, XOR network)."""
+    """Simplified stochastic burster (Payeur et al. 2021 ``BurstPoissonGroup``, XOR network).
+
+    Membrane, threshold, adaptation and synapse parameters are those of `base` (``payeur2021``);
+    the soma has no g_s f(V_d) drive and no bAP, the dendrite no g_d f(V_d) drive."""
+
+    RENAMED = {"burst_isi_min": "burst_delay_min", "burst_isi_range": "burst_delay_range"}
 
     base: PyramidalParams = dataclasses.field(default_factory=lambda: PRESETS["payeur2021"])
     E_d: object = param(-57 * mV, mV, "any", "half-activation of the burst-probability sigmoid", P21 + " (constructor override)")
     refractory: object = param(20 * ms, ms, "nonnegative", "absolute refractory period (blocks only threshold crossings)", P21)
-    burst_isi_min: object = param(4.9 * ms, ms, "positive", "shortest intra-burst ISI", P21 + ": (N-1) steps, N=int((5 ms + U*10 ms)/dt)")
-    burst_isi_range: object = param(10 * ms, ms, "nonnegative", "width of the uniform intra-burst ISI distribution", P21)
+    burst_delay_min: object = param(5 * ms, ms, "positive", "the second spike follows N - 1 steps after the event, "
+                                    "N = int((burst_delay_min + U*burst_delay_range)/dt), U uniform in [0, 1): "
+                                    "intra-burst ISI uniform on [4.9, 14.9) ms at dt = 0.1 ms", P21 + " (countdown)")
+    burst_delay_range: object = param(10 * ms, ms, "nonnegative", "width of that uniform delay", P21)
 
 
 def burst_poisson_group(n: int, params: BurstPoissonParams | None = None,
                         detection: det.Detection | None = None, name: str = "burstpoisson",
-                        namespace: dict | None = None) -> NeuronGroup:
-    """LIF soma with moving threshold and adaptation; each somatic spike (event) is followed, with
-    probability f(V_d) = 1/(1+exp(-(V_d - E_d)/D)), by a second spike 4.9-14.9 ms later. The
-    second spike does not reset V_s, raise theta or add adaptation, but restarts the refractory
-    period; bursts therefore have exactly two spikes. The dendrite is passive with adaptation."""
+                        namespace: dict | None = None, input_s: str = "0*amp", input_d: str = "0*amp",
+                        extra_equations: str = "", extra_reset: str = "", dt=None) -> NeuronGroup:
+    """`n` BurstPoisson neurons with online "event"/"burst" custom events.
+
+    LIF soma with moving threshold and adaptation; each somatic spike (event) is followed, with
+    probability f(V_d) = 1/(1+exp(-(V_d - E_d)/D)) drawn at the event, by a second spike N - 1
+    steps later (:class:`BurstPoissonParams`). The second spike does not reset V_s, raise theta or
+    add adaptation, but restarts the refractory period; bursts therefore have exactly two spikes.
+    The dendrite is passive with adaptation; its synaptic driving force is V_s (Auryn's quirk, as
+    in :func:`pyramidal_group`). `input_s`, `input_d`: extra current expressions (amp; a teacher,
+    an input code), declared by `extra_equations`; `extra_reset` runs at every spike before the
+    detection's bookkeeping (``new_event``/``new_burst`` still say what the spike was).
+
+    State variables: Vs, Vd (volt), ws, wd (amp), theta (volt), ge_s, gi_s, ge_d, gi_d (units of
+    g_L), Is, Id (constant currents, amp), t_ref_end, t_burst (second), pending (1 while a second
+    spike is scheduled), and the detection's (``models.detection``)."""
     q = params or BurstPoissonParams()
     p = q.base
     detection = detection or det.Detection()
-    eqs = """
+    eqs = f"""
 dVs/dt = -(Vs - E_L)/tau_s + (-ws + Is + I_in_s)/C_s + (ge_s*(E_e - Vs) + gi_s*(E_i - Vs))/tau_s : volt
 dVd/dt = -(Vd - E_L)/tau_d + (-wd + Id + I_in_d)/C_d + (ge_d*(E_e - Vs) + gi_d*(E_i - Vs))/tau_d : volt
 fd = 1/(1 + exp(-(Vd - E_d_bp)/D)) : 1
@@ -228,17 +246,17 @@ dge_s/dt = -ge_s/tau_e : 1
 dgi_s/dt = -gi_s/tau_i : 1
 dge_d/dt = -ge_d/tau_e : 1
 dgi_d/dt = -gi_d/tau_i : 1
-I_in_s : amp
-I_in_d : amp
+I_in_s = {input_s} : amp
+I_in_d = {input_d} : amp
 Is : amp
 Id : amp
 t_ref_end : second    # end of the refractory period
 t_burst : second      # time of the scheduled second spike
 pending : 1           # 1 while a second spike is scheduled
 ensemble : integer (constant)
-""" + detection.equations()
+""" + detection.equations() + extra_equations
     second_spike = "(pending == 1 and t >= t_burst - 0.5*dt)"
-    spike = f"(Vs > theta and t >= t_ref_end) or {second_spike}"
+    spike = f"(Vs > theta and t >= t_ref_end - 0.5*dt) or {second_spike}"
     reset = f"""
 is_second = int({second_spike})
 is_first = 1 - is_second
@@ -246,14 +264,15 @@ Vs = is_first*V_reset + is_second*Vs
 theta += is_first*delta_theta
 ws += is_first*b_ws
 pending = is_first*int(rand() < fd)
-t_burst = t + burst_isi_min + burst_isi_range*rand()
+t_burst = t + (floor((burst_delay_min + burst_delay_range*rand())/dt) - 1)*dt
 t_ref_end = t + refractory_bp
+{extra_reset}
 {detection.reset()}
 """
     ns = {**p.namespace(), **detection.namespace(), "E_d_bp": q.E_d, "refractory_bp": q.refractory,
-          "burst_isi_min": q.burst_isi_min, "burst_isi_range": q.burst_isi_range, **(namespace or {})}
+          "burst_delay_min": q.burst_delay_min, "burst_delay_range": q.burst_delay_range, **(namespace or {})}
     group = NeuronGroup(int(n), eqs, threshold=spike, reset=reset, events=detection.events(spike),
-                        method="euler", namespace=ns, name=name)
+                        method="euler", namespace=ns, name=name, dt=dt)
     group.Vs = p.E_L
     group.Vd = p.E_L
     group.theta = p.theta_0

@@ -65,3 +65,26 @@ def ensemble_readout(group: NeuronGroup, ensemble: np.ndarray, tau_avg, p_empty:
     connect_synapses(link, i=np.arange(len(group)), j=ensemble)
     group.ensemble = ensemble
     return readout, link
+
+
+def unit_probe(group, unit: np.ndarray, sums: dict, every, name: str, replicas: int = 1) -> list:
+    """A group ``<name>_probe`` with one element per unit (``unit[k]``: the unit of neuron k) that
+    holds ``<var>_total``, the unit's sum of each neuron variable in `sums` (name -> unit string),
+    summed every `every` (its clock) in the groups slot before the neurons' state update
+    (``w_in_total`` after the forward synapses' ``w_in`` of the same step). With `replicas` > 1 the
+    units are split evenly over the replicas and the probe carries the ``replica`` index.
+    Returns ``[probe, summing synapses]``."""
+    from burstsim import replicas as reps
+
+    n_units = int(unit.max()) + 1
+    index = "\n" + reps.INDEX + "\n" if replicas > 1 else ""
+    probe = NeuronGroup(n_units, "".join(f"{v}_total : {u}\n" for v, u in sums.items()) + index,
+                        dt=every, name=f"{name}_probe")
+    if replicas > 1:
+        reps.add_index(probe, n_units // replicas)
+    link = Synapses(group, probe, "\n".join(f"{v}_total_post = {v}_pre : {u} (summed)" for v, u in sums.items()),
+                    name=f"{name}_probe_sum")
+    connect_synapses(link, i=np.arange(len(group)), j=unit)
+    if "w_in" in sums:
+        link.summed_updaters["w_in_total_post"].order = probe.order
+    return [probe, link]
