@@ -290,8 +290,9 @@ def cmd_figure(args) -> int:
         return 0
     if args.protocol != "train":
         _protocol(args.protocol)
-        if len(args.source) > 1:
-            raise SystemExit(f"error: figure {args.protocol!r} draws one result; several --from are for 'train'")
+        if len(args.source) > 1 and args.protocol != "xor":
+            raise SystemExit(f"error: figure {args.protocol!r} draws one result; several --from are for 'train' "
+                             "and 'xor' (side by side)")
     try:
         results = [Result.load(s) for s in args.source]
     except FileNotFoundError as err:

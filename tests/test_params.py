@@ -146,7 +146,7 @@ def test_cli_rejects_malicious_set_and_runs_nothing(value, tmp_path, monkeypatch
 def test_cli_unknown_set_name_lists_valid_names(tmp_path):
     with pytest.raises(SystemExit, match=r"unknown parameter\(s\) 'windw'.*valid names: preset, n_per_point,.*seed"):
         cli.main(["run", "transfer", "--set", "windw=16*ms", "--out", str(tmp_path / "o")])
-    with pytest.raises(SystemExit, match=r"'rat'.*did you mean 'rate'.*valid names: rate, n_exc"):
+    with pytest.raises(SystemExit, match=r"'rat'.*did you mean 'rate'.*valid names: rate, rate_dend, n_exc"):
         cli.main(["run", "transfer", "--set", "background.rat=1*Hz", "--out", str(tmp_path / "o")])
     assert not (tmp_path / "o").exists()
 

@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-FIGURES = ("transfer", "multiplexing", "plasticity", "single_phase", "deep_credit", "teacher_regression", "train")
+FIGURES = ("transfer", "multiplexing", "plasticity", "single_phase", "deep_credit", "teacher_regression", "train", "xor")
 
 
 def __getattr__(name):

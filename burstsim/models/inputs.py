@@ -42,7 +42,7 @@ PRIVATE_500HZ = PoissonBackground(rate=500 * Hz, n_exc=1, n_inh=1, w_exc_soma=0.
                                   w_exc_dend=0.05, w_inh_dend=0.05)
 
 
-def poisson_background(group, bg: PoissonBackground = SHARED_POOL) -> list:
+def poisson_background(group, bg: PoissonBackground = SHARED_POOL, draws: str = "events") -> list:
     """Independent Poisson inputs onto the four conductances of a conductance-based pyramidal group.
 
     Per neuron and conductance, ``n`` inputs at ``rate`` (``rate_dend`` onto the dendrite), each firing with probability rate*dt per
@@ -52,7 +52,15 @@ def poisson_background(group, bg: PoissonBackground = SHARED_POOL) -> list:
     arrival are Bernoulli(1 - q), q = (1 - rate*dt)^n, so the gaps are geometric) and the count
     it brings (binomial conditioned on >= 1, drawn at the arrival by inversion of its CDF, truncated
     where the tail falls below 1e-15); one-to-one synapses add weight x count to the conductance in
-    the step of the arrival (before the next state update, like ``PoissonInput``). Returns the Brian2 objects to add to the network."""
+    the step of the arrival (before the next state update, like ``PoissonInput``).
+
+    ``draws="steps"`` draws instead, step by step, the count of a Poisson process in each step
+    (mean n*rate*dt; the limit of the binomial at small dt, and the right count for a coarse step:
+    at 500 Hz and dt = 1 ms the binomial of one input would halve the noise variance), all four
+    counts from one uniform number per neuron and step (each count's interval, rescaled to [0, 1),
+    is a uniform draw independent of it, which decides the next conductance): cheaper where inputs
+    arrive in most steps.
+    Returns the Brian2 objects to add to the network."""
     dt = float(group.clock.dt / second)
     rate_d = bg.rate if bg.rate_dend is None else bg.rate_dend
     spec = [(var, int(n), float(w), float(r / Hz) * dt) for var, n, w, r in
@@ -64,25 +72,53 @@ def poisson_background(group, bg: PoissonBackground = SHARED_POOL) -> list:
             raise ValueError(f"background rate {rate} is not below 1/dt ({1 / dt:g} Hz); use a smaller dt")
     if not spec:
         return []
-    eqs, events, gaps, draws = [], {}, {}, {}
+    if draws == "steps":
+        return [_per_step_background(group, spec)]
+    if draws != "events":
+        raise ValueError(f"draws must be 'events' or 'steps', got {draws!r}")
+    eqs, events, gaps, counts = [], {}, {}, {}
     for var, n, _, p_step in spec:
         log_q = n * float(np.log1p(-p_step))          # log P(no arrival in a step)
         # geometric number of empty steps before the next arrival (capped at 1e9 steps, > 1 day)
         gaps[var] = f"int(clip(floor(log(1 - rand())/{log_q!r}), 0, 1e9))"
-        draws[var] = " + ".join(["1"] + [f"int(u > {c!r})" for c in _truncated_binomial_cdf(n, p_step)])
+        counts[var] = " + ".join(["1"] + [f"int(u > {c!r})" for c in _truncated_binomial_cdf(n, p_step)])
         eqs += [f"next_{var} : integer  # step of the next arrival onto {var}",
                 f"count_{var} : 1  # inputs arriving onto {var} in that step"]
         events[f"arrive_{var}"] = f"t_in_timesteps >= next_{var}"
     gen = NeuronGroup(len(group), "\n".join(eqs), events=events, name=f"{group.name}_background")
     for var in gaps:
         # drawn right after the arrival is detected, before the synapses transmit it
-        gen.run_on_event(f"arrive_{var}", f"u = rand()\ncount_{var} = {draws[var]}\nnext_{var} += 1 + {gaps[var]}",
+        gen.run_on_event(f"arrive_{var}", f"u = rand()\ncount_{var} = {counts[var]}\nnext_{var} += 1 + {gaps[var]}",
                          when="after_thresholds", order=gen.order + 1)
         setattr(gen, f"next_{var}", gaps[var])
     syn = Synapses(gen, group, on_pre={f"arrive_{var}": f"{var}_post += {w!r}*count_{var}_pre" for var, _, w, _ in spec},
                    on_event={f"arrive_{var}": f"arrive_{var}" for var in gaps}, name=f"{group.name}_background_in")
     connect_synapses(syn, j="i")
     return [gen, syn]
+
+
+def _per_step_background(group, spec: list, tail: float = 1e-9):
+    """The Poisson count of each conductance's inputs in each step (mean n*rate*dt; counts whose
+    probability is below `tail` are merged into the largest kept), all drawn from one uniform number
+    per neuron and step (see :func:`poisson_background`), added in the synapses slot. Returns the
+    code runner."""
+    from scipy.stats import poisson
+
+    lines, u = ["u_bg0 = rand()"], "u_bg0"
+    for k, (var, n, w, p) in enumerate(spec):
+        lam = n * p
+        kmax = max(1, int(poisson.isf(tail, lam)))
+        F = [float(c) for c in poisson.cdf(np.arange(kmax), lam)]     # F_0 .. F_{kmax-1}
+        steps = [f"int({u} >= {c!r})" for c in F]
+        lines.append(f"{var} += {w!r}*({' + '.join(steps)})")
+        if k + 1 < len(spec):
+            # the position of u inside its count's interval [F_{c-1}, F_c), rescaled to [0, 1)
+            lo = " + ".join(f"{s}*{c - b!r}" for s, c, b in zip(steps, F, [0.0] + F[:-1]))
+            hi = f"{F[0]!r} + " + " + ".join(f"{s}*{c - b!r}" for s, c, b in zip(steps, F[1:] + [1.0], F))
+            nxt = f"u_bg{k + 1}"
+            lines.append(f"{nxt} = ({u} - ({lo}))/(({hi}) - ({lo}))")
+            u = nxt
+    return group.run_regularly("\n".join(lines), when="synapses", name=f"{group.name}_background")
 
 
 def _truncated_binomial_cdf(n: int, p: float, tail: float = 1e-15) -> list[float]:

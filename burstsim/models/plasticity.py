@@ -48,7 +48,8 @@ class PlasticityParams(Params):
 
     RENAMED = {"p_ref": "p_b"}
 
-    eta: float = param(3.5e-3, None, "positive", "learning rate (weight units per unit trace)", P21)
+    eta: float = param(3.5e-3, None, "nonnegative", "learning rate (weight units per unit trace; 0: a control "
+                       "that transmits and never learns)", P21)
     tau_pre: object = param(100 * ms, ms, "positive", "presynaptic event trace time constant", P21)
     tau_avg: object = param(5 * second, second, "positive", "postsynaptic event/burst moving-average time "
                             "constant (alpha)", P21)
@@ -77,7 +78,8 @@ class PlasticityParams(Params):
 
 def plastic_synapses(source, target, params: PlasticityParams = PlasticityParams(), target_var: str | None = "ge_s",
                      schedule: TimedArray | None = None, name: str = "plastic", connect: dict | None = None,
-                     trace: str = "E_tr_pre", summed: str = "", on_post_extra: dict | None = None) -> Synapses:
+                     trace: str = "E_tr_pre", summed: str = "", on_post_extra: dict | None = None,
+                     averages: tuple[str, str] = ("E_avg", "B_avg")) -> Synapses:
     """Synapses from `source` to `target` that learn with the burst-dependent rule.
 
     Presynaptic events transmit ``weight`` onto ``<target_var>_post`` without delay (Auryn's
@@ -90,14 +92,17 @@ def plastic_synapses(source, target, params: PlasticityParams = PlasticityParams
     `summed` then carries the transmission as a summed variable (e.g.
     ``"I_ff_post = weight*I_drive_pre : amp (summed)"``). `on_post_extra` adds statements to the
     postsynaptic ``"event"``/``"burst"`` pathways, run before the weight changes (tied feedback:
-    ``{"event": "fb_event_pre += weight"}`` sends the weight back to the source)."""
+    ``{"event": "fb_event_pre += weight"}`` sends the weight back to the source). `averages` names the
+    postsynaptic event and burst moving averages of the ``"moving_average"`` reference (default the
+    detection's, time constant ``tau_avg``; another pair gives the reference a time constant of its own)."""
     p = params
     if trace == "E_tr_pre":
         _check_detection(source, "tau_trace", p.tau_pre, "tau_pre", "source")
     if p.reference == "moving_average" or p.r_min is not None or p.r_max is not None:
         _check_detection(target, "tau_avg", p.tau_avg, "tau_avg", "target")
+    e, b = (f"{v}_post" for v in averages)
     ref = "p_b" if p.reference == "fixed" else (
-        "int(E_avg_post > 0)*clip(B_avg_post/(E_avg_post + int(E_avg_post <= 0)), 0, 1) + int(E_avg_post <= 0)")
+        f"int({e} > 0)*clip({b}/({e} + int({e} <= 0)), 0, 1) + int({e} <= 0)")
     h_minus = "0" if p.r_max is None else (
         "int(event_rate_post > r_max)*(r_max - event_rate_post)/(event_rate_post + int(event_rate_post <= r_max)*Hz)")
     h_plus = "0" if p.r_min is None else "clip(r_min - event_rate_post, 0*Hz, r_min)/Hz"

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 from brian2 import NeuronGroup, mV, ms, nS, pA, pF, second
 
 from burstsim.models import detection as det
@@ -217,7 +218,8 @@ class BurstPoissonParams(Params):
 def burst_poisson_group(n: int, params: BurstPoissonParams | None = None,
                         detection: det.Detection | None = None, name: str = "burstpoisson",
                         namespace: dict | None = None, input_s: str = "0*amp", input_d: str = "0*amp",
-                        extra_equations: str = "", extra_reset: str = "", dt=None) -> NeuronGroup:
+                        extra_equations: str = "", extra_reset: str = "", dt=None,
+                        method: str = "euler") -> NeuronGroup:
     """`n` BurstPoisson neurons with online "event"/"burst" custom events.
 
     LIF soma with moving threshold and adaptation; each somatic spike (event) is followed, with
@@ -229,6 +231,12 @@ def burst_poisson_group(n: int, params: BurstPoissonParams | None = None,
     an input code), declared by `extra_equations`; `extra_reset` runs at every spike before the
     detection's bookkeeping (``new_event``/``new_burst`` still say what the spike was).
 
+    `method` is the integration: ``"euler"`` (forward Euler, as Auryn; its discrete conductance
+    decay gives each input exactly the charge w*tau of the continuous model) or, for a coarse step,
+    ``"exponential_euler"`` (each linear equation solved exactly over the step with the others held;
+    the membranes then see each conductance's mean over the step, kappa = tau/dt*(1 - exp(-dt/tau))
+    times its value at the start, which keeps the charge per input at w*tau).
+
     State variables: Vs, Vd (volt), ws, wd (amp), theta (volt), ge_s, gi_s, ge_d, gi_d (units of
     g_L), Is, Id (constant currents, amp), t_ref_end, t_burst (second), pending (1 while a second
     spike is scheduled), and the detection's (``models.detection``)."""
@@ -236,8 +244,8 @@ def burst_poisson_group(n: int, params: BurstPoissonParams | None = None,
     p = q.base
     detection = detection or det.Detection()
     eqs = f"""
-dVs/dt = -(Vs - E_L)/tau_s + (-ws + Is + I_in_s)/C_s + (ge_s*(E_e - Vs) + gi_s*(E_i - Vs))/tau_s : volt
-dVd/dt = -(Vd - E_L)/tau_d + (-wd + Id + I_in_d)/C_d + (ge_d*(E_e - Vs) + gi_d*(E_i - Vs))/tau_d : volt
+dVs/dt = -(Vs - E_L)/tau_s + (-ws + Is + I_in_s)/C_s + (kappa_e*ge_s*(E_e - Vs) + kappa_i*gi_s*(E_i - Vs))/tau_s : volt
+dVd/dt = -(Vd - E_L)/tau_d + (-wd + Id + I_in_d)/C_d + (kappa_e*ge_d*(E_e - Vs) + kappa_i*gi_d*(E_i - Vs))/tau_d : volt
 fd = 1/(1 + exp(-(Vd - E_d_bp)/D)) : 1
 dws/dt = -ws/tau_ws : amp
 dwd/dt = (a_wd*(Vd - E_L) - wd)/tau_wd : amp
@@ -269,10 +277,19 @@ t_ref_end = t + refractory_bp
 {extra_reset}
 {detection.reset()}
 """
-    ns = {**p.namespace(), **detection.namespace(), "E_d_bp": q.E_d, "refractory_bp": q.refractory,
+    if method not in ("euler", "exponential_euler"):
+        raise ValueError(f"method must be 'euler' or 'exponential_euler', got {method!r}")
+    kappa = {"kappa_e": 1.0, "kappa_i": 1.0}
+    if method == "exponential_euler":
+        if dt is None:
+            raise ValueError("method='exponential_euler' needs the group's dt (the conductances' step means)")
+        for k, tau in (("kappa_e", p.tau_e), ("kappa_i", p.tau_i)):
+            x = float(dt / tau)
+            kappa[k] = float(-np.expm1(-x) / x)
+    ns = {**p.namespace(), **detection.namespace(), **kappa, "E_d_bp": q.E_d, "refractory_bp": q.refractory,
           "burst_delay_min": q.burst_delay_min, "burst_delay_range": q.burst_delay_range, **(namespace or {})}
     group = NeuronGroup(int(n), eqs, threshold=spike, reset=reset, events=detection.events(spike),
-                        method="euler", namespace=ns, name=name, dt=dt)
+                        method=method, namespace=ns, name=name, dt=dt)
     group.Vs = p.E_L
     group.Vd = p.E_L
     group.theta = p.theta_0

@@ -1,4 +1,4 @@
 """Experiments. Each module has a ``Params`` dataclass, ``run(params, backend=...) -> Result`` and
 ``summary(result) -> dict``, and runs as a script: ``python -m burstsim.protocols.<name>``."""
 
-PROTOCOLS = ("transfer", "multiplexing", "plasticity", "single_phase", "deep_credit", "teacher_regression")
+PROTOCOLS = ("transfer", "multiplexing", "plasticity", "single_phase", "deep_credit", "teacher_regression", "xor")

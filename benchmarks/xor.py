@@ -1,0 +1,65 @@
+"""Speed of the spiking XOR network (issue 16, acceptance 5), at dt = 0.1 ms and at the coarse
+step (1 ms) side by side, with the per-pattern rates that show the two are the same network.
+
+    .venv/bin/python benchmarks/xor.py [--sizes 200 500] [--epochs 2] [--replicas 1] [--steps 0.1 1]
+
+For each population size and step it runs the published two-phase schedule (8 s examples, alpha
+2 s, BurstCCN) for a few epochs on cpp, one seed, and prints the simulation wall seconds per
+simulated second per realisation per core (the build excluded: cached builds make it one-time; one
+thread, so per core), against the published Auryn code (spec payeur2021.md s6.4 and the issue:
+0.297 at 500 neurons per population, 0.114 at 200, on this class of machine; target at most 0.06 at
+500), and the pre-test event rate and burst probability of the inputs ("0" and "1") and of the
+output per pattern. One JSON object per configuration, then a table.
+"""
+
+import argparse
+import json
+import logging
+
+import numpy as np
+from brian2 import ms
+
+from burstsim.protocols import xor
+
+AURYN = {200: 0.114, 500: 0.297}
+log = logging.getLogger("benchmarks.xor")
+
+
+def measure(n: int, dt_ms: float, epochs: int, replicas: int) -> dict:
+    """One run; the speed and the pre-test rates."""
+    changes = {"n": n, "epochs": epochs, "schedule": "two_phase", "replicas": replicas}
+    p = xor.Params.from_variant("coarse", **changes) if dt_ms == 1 else xor.Params(dt=dt_ms * ms, **changes)
+    r = xor.run(p, backend="cpp", threads=1, report=None)
+    a, bin_s = r.arrays, float(p.bin / xor.second)
+    out = {"n": n, "dt_ms": dt_ms, "replicas": replicas, "simulated_s": float(p.duration / xor.second),
+           "build_wall_s": r.wall_times["build_wall_s"], "sim_wall_s": r.wall_times["sim_wall_s"],
+           "wall_per_sim_s_per_realisation": r.wall_times["sim_wall_s_per_simulated_s_per_realisation"],
+           "auryn": AURYN.get(n)}
+    for pop in ("input1", "hidden1", "hidden2", "output"):
+        er, bp = xor.pattern_rates(a, 1, pop, n * 1, bin_s)
+        out[f"{pop}_pre_er_hz"] = np.round(np.nanmean(er, axis=0), 2).tolist()
+        out[f"{pop}_pre_bp"] = np.round(np.nanmean(bp, axis=0), 3).tolist()
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[200, 500])
+    ap.add_argument("--steps", type=float, nargs="+", default=[0.1, 1.0], help="dt values in ms")
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--replicas", type=int, default=1)
+    args = ap.parse_args()
+    rows = []
+    for n in args.sizes:
+        for dt in args.steps:
+            row = measure(n, dt, args.epochs, args.replicas)
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    print(f"{'n':>5} {'dt ms':>6} {'s/sim-s/real.':>14} {'Auryn':>7}  output pre-test ER 00/10/01/11 (Hz)")
+    for r in rows:
+        print(f"{r['n']:>5} {r['dt_ms']:>6g} {r['wall_per_sim_s_per_realisation']:>14.4f} {r['auryn'] or float('nan'):>7.3f}"
+              f"  {r['output_pre_er_hz']}")
+
+
+if __name__ == "__main__":
+    main()

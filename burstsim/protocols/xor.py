@@ -1,0 +1,570 @@
+"""Spiking XOR: burst-dependent learning in a network of five BurstPoisson populations
+(Payeur et al. 2021 Fig. 4, doi:10.1038/s41593-021-00857-x, code apayeur/spikingburstprop
+``sim/sim_xor.cpp`` + ``run_xor.sh``; the single-phase comparison of Greedy et al. 2022 Fig. 5,
+doi:10.48550/arXiv.2206.04285; specs payeur2021.md s6.4 and s2.2, burstccn.md s5.1).
+
+Five populations of ``n`` BurstPoisson neurons (``models.pyramidal.burst_poisson_group``): two
+input populations (the two XOR bits as rate codes: +150 pA into the somata for "1", -350 pA for
+"0"), two hidden populations and one output population, each neuron with a private Poisson
+background onto its four conductances (``models.inputs.poisson_background``). Pathways:
+
+- input_k -> hidden_m (all four pairs) and hidden_m -> output: burst-dependent plastic synapses
+  onto the soma (``models.plasticity``; events transmit, learning rate ``eta_hidden`` /
+  ``eta_output``, homeostatic band ``r_min``-``r_max``), each beside a static event-driven GABA
+  connection onto the soma (``w_ffi``, an idealised feedforward inhibition), both with connection
+  probability ``ff_in_degree / n`` (drawn separately);
+- output -> hidden1 and output -> hidden2: one PSP per output *burst* onto the dendrites,
+  excitatory and inhibitory (four separate draws), net positive onto hidden1 and net negative onto
+  hidden2, so that the two hidden pools receive credit of opposite sign;
+- the teacher: a current into each output dendrite computed from that neuron's own moving-average
+  event rate r (``event_rate``): for target 1, +I0 at r <= 3 Hz, 0 at r >= 9 Hz, I0/(r/Hz - 2)
+  between; for target 0, -I0 at r >= 9 Hz, 0 at r <= 3 Hz, -I0/(10 - r/Hz) between.
+
+``rule`` picks the reference burst probability of all six plastic connections: ``"burstccn"``
+(Greedy et al.: the constant p_b = 0.401) or ``"burstprop"`` (Payeur et al.: the postsynaptic
+moving average B/E, time constant ``tau_ref``). ``schedule`` picks when the teacher and plasticity
+act: ``"two_phase"`` (published Burstprop: each 8 s example is 90 % prediction with plasticity and
+teacher off, then 10 % learning with both on; the teacher holds the rate at the end of the
+prediction) or ``"single_phase"`` (both always on; every ``probe_every`` epochs a probe epoch with
+both off measures the cost). One Brian2 ``run`` covers the whole timeline: burn-in (3 alpha,
+no input), pre-test, ``epochs`` epochs of the four patterns in the published order 00, 10, 01, 11,
+post-test; the inputs, the teacher and the plasticity gate are TimedArrays of 0.4 s bins.
+
+Outputs: per population and bin the event rate and burst probability (binned counts), the cost
+C = -y ln x - (1 - y) ln(1 - x), x = clip((r_bar - 2 Hz)/8 Hz, 0.01, 0.99), r_bar the output's
+population mean moving-average rate read 90 % into each teacher-off example (its sum over the four
+patterns per epoch: chance 4 ln 2 = 2.77), the mean weight of sampled synapses of each plastic
+connection, and the verdict: XOR is solved when in the post-test (teacher and plasticity off) the
+output event rate over the last half of each example is above 6 Hz for 01 and 10 and below it
+for 00 and 11.
+
+Realisations: ``seeds`` networks one after another on one build; ``replicas`` independent copies in
+each network (``burstsim.replicas``); a summary over all of them.
+
+    burstsim run xor --backend cpp --set rule=burstccn --set schedule=single_phase --out out/xor
+    burstsim run xor --backend cpp --variant coarse --set n=200 --set replicas=5     # dt = 1 ms
+    python -m burstsim.protocols.xor --quick
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import math
+
+import numpy as np
+from brian2 import Hz, Network, StateMonitor, Synapses, TimedArray, mV, ms, nA, pA, second
+
+from burstsim import backends, equations, replicas, results
+from burstsim.models import inputs, plasticity, pyramidal, readouts
+from burstsim.params import Params as ParamsBase
+from burstsim.params import param
+from burstsim.progress import progress
+from burstsim.results import Result, params_to_json
+
+NAME = "xor"
+log = logging.getLogger(__name__)
+P21 = "Payeur et al. 2021, sim_xor.cpp + run_xor.sh (spec payeur2021.md s6.4)"
+G22 = "Greedy et al. 2022 Fig. 5 (spec burstccn.md s5.1)"
+POPULATIONS = ("input1", "input2", "hidden1", "hidden2", "output")
+HIDDEN = ("hidden1", "hidden2")
+#: the four examples of an epoch in the published order (bit 1, bit 2)
+PATTERNS = ((0, 0), (1, 0), (0, 1), (1, 1))
+PLASTIC = tuple((src, tgt) for tgt in HIDDEN for src in ("input1", "input2")) + (("hidden1", "output"),
+                                                                                 ("hidden2", "output"))
+PHASES = ("burn_in", "pre_test", "train", "probe", "post_test", "tail")
+RULES = ("burstccn", "burstprop")
+SCHEDULES = ("two_phase", "single_phase")
+#: learning rates when not given: (input -> hidden, hidden -> output) per schedule
+ETA = {"two_phase": (8e-3, 4e-3), "single_phase": (8e-4, 4e-4)}
+# "coarse": dt = 1 ms (the benchmark shows its per-pattern rates beside those at 0.1 ms)
+VARIANTS = {"coarse": {"dt": 1 * ms, "method": "exponential_euler"}}
+METHODS = ("euler", "exponential_euler")
+
+
+@dataclasses.dataclass(frozen=True)
+class Params(ParamsBase):
+    """Parameters of the spiking XOR network (defaults: the published run, single-phase BurstCCN).
+    ``Params.from_variant("coarse")``: dt = 1 ms."""
+
+    VARIANTS = VARIANTS
+    RUNTIME = ("seed", "seeds")
+
+    variant: str = param("published", check="choice", choices=("published", *VARIANTS),
+                         doc="named set of parameter changes this set starts from ('published': the defaults)",
+                         source="burstsim")
+    rule: str = param("burstccn", check="choice", choices=RULES,
+                      doc="reference burst probability: 'burstccn' (constant p_b) or 'burstprop' (moving average "
+                      "with tau_ref)", source=G22)
+    schedule: str = param("single_phase", check="choice", choices=SCHEDULES,
+                          doc="'two_phase' (teacher and plasticity only in the last learning_fraction of each "
+                          "example) or 'single_phase' (always on)", source=G22)
+    n: int = param(500, None, "count", "neurons per population", P21 + " (--N 500)")
+    ff_in_degree: float = param(100.0, None, "positive", "expected feedforward inputs per neuron from each "
+                                "presynaptic population (p_ff = min(1, ff_in_degree/n); 0.05*2000)", P21)
+    dt: object = param(0.1 * ms, ms, "positive", "integration step (published 0.1 ms; 'coarse': 1 ms)", P21)
+    method: str = param("euler", check="choice", choices=METHODS,
+                        doc="integration of the neurons: forward Euler (published) or exponential Euler with "
+                        "step-mean conductances (the coarse step; models.pyramidal.burst_poisson_group)",
+                        source=P21 + " (Euler); burstsim (coarse)")
+    example_duration: object = param(8 * second, second, "positive", "duration of one example", P21 + " (--durex 8)")
+    learning_fraction: float = param(0.1, None, "positive", "two-phase: the last fraction of each "
+                                     "example with teacher and plasticity on", P21)
+    bins_per_example: int = param(20, None, "count", "rate bins per example (0.4 s at 8 s)", P21)
+    epochs: int = param(500, None, "count", "training epochs of the four patterns", P21 + " (--numex 2000)")
+    tau_avg: object = param(2 * second, second, "positive", "alpha: moving averages of events and bursts (the rates "
+                            "of the teacher, the cost and homeostasis)", P21 + " (--alpha 2)")
+    tau_ref: object = param(None, second, "positive", "burstprop: time constant of the reference B/E (None: "
+                            "tau_avg two-phase, as published; 4 s single-phase)", G22)
+    p_b: float = param(0.401, None, "open_probability", "burstccn: the constant reference burst probability", G22)
+    eta_hidden: object = param(None, None, "nonnegative", "learning rate input -> hidden (None: 8e-3 two-phase, "
+                               "8e-4 single-phase; 0: no learning)", P21 + "; single-phase: " + G22 + " (ratio kept)")
+    eta_output: object = param(None, None, "nonnegative", "learning rate hidden -> output (None: 4e-3 two-phase, "
+                               "4e-4 single-phase; 0: no learning)", P21 + "; " + G22)
+    tau_pre: object = param(100 * ms, ms, "positive", "presynaptic event trace of the rule", P21)
+    r_min: object = param(2 * Hz, Hz, "nonnegative", "homeostatic potentiation below this event rate (e_min)", P21)
+    r_max: object = param(10 * Hz, Hz, "positive", "homeostatic depression above this event rate (e_max)", P21)
+    w_init: float = param(0.234, None, "nonnegative", "initial plastic weight (1.3*0.18; g_L units, bounds 0 and 1)",
+                          P21)
+    w_ffi: float = param(0.25, None, "nonnegative", "event-driven feedforward GABA weight onto the soma (2.5*0.1)",
+                         P21)
+    fb_hidden1: tuple = param((0.26, 0.06), None, "any", "output-burst feedback onto hidden1 dendrites "
+                              "(excitatory, inhibitory weight)", P21)
+    fb_hidden2: tuple = param((0.026, 0.27), None, "any", "output-burst feedback onto hidden2 dendrites "
+                              "(excitatory, inhibitory weight)", P21)
+    I_output_dend: object = param(400 * pA, pA, "any", "constant current into the output dendrites", P21)
+    I_hidden2_dend: object = param(500 * pA, pA, "any", "constant current into the hidden2 dendrites", P21)
+    I_one: object = param(150 * pA, pA, "any", "input somatic current coding '1'", P21)
+    I_zero: object = param(-350 * pA, pA, "any", "input somatic current coding '0'", P21)
+    I_teach: object = param(1 * nA, nA, "nonnegative", "teacher amplitude I0", P21)
+    threshold: object = param(6 * Hz, Hz, "positive", "decision threshold of the output event rate (e_th)", P21)
+    V_init_sd: object = param(5 * mV, mV, "nonnegative", "s.d. of the initial somatic potentials (mean E_L)", P21)
+    bg_input: inputs.PoissonBackground = dataclasses.field(default_factory=lambda: inputs.PRIVATE_500HZ)
+    bg_hidden: inputs.PoissonBackground = dataclasses.field(default_factory=lambda: inputs.PoissonBackground(
+        rate=150 * Hz, rate_dend=500 * Hz, n_exc=1, n_inh=1, w_exc_soma=0.385, w_inh_soma=0.49, w_exc_dend=0.05,
+        w_inh_dend=0.05))
+    bg_output: inputs.PoissonBackground = dataclasses.field(default_factory=lambda: inputs.PoissonBackground(
+        rate=150 * Hz, rate_dend=500 * Hz, n_exc=1, n_inh=1, w_exc_soma=0.35, w_inh_soma=0.35, w_exc_dend=0.05,
+        w_inh_dend=0.05))
+    neuron: pyramidal.BurstPoissonParams = dataclasses.field(default_factory=pyramidal.BurstPoissonParams)
+    probe_every: int = param(5, None, "count", "single-phase: a teacher-off probe epoch after every this many "
+                             "epochs (the cost)", "burstsim")
+    weight_samples: int = param(64, None, "count", "plastic synapses per connection and replica whose weights "
+                                "are recorded (every 2 bins)", "burstsim")
+    replicas: int = param(1, None, "count", "independent copies of the network in one run (burstsim.replicas)",
+                          "burstsim")
+    seeds: int = param(1, None, "count", "networks run one after another (seed, seed + 1, ...; one build)", P21)
+    seed: int = param(1, None, "nonnegative", "first seed", P21 + " (--seed 1..5)")
+
+    def validate(self) -> None:
+        b = self.bins_per_example * self.learning_fraction
+        if abs(b - round(b)) > 1e-9 or round(b) < 1:
+            raise ValueError(f"learning_fraction ({self.learning_fraction}) x bins_per_example "
+                             f"({self.bins_per_example}) = {b:g} must be a whole number of bins (>= 1): the learning "
+                             "phase is made of rate bins")
+        if self.learning_fraction >= 1:
+            raise ValueError(f"the learning phase (learning_fraction x example_duration = "
+                             f"{self.learning_fraction * self.example_duration}) is not shorter than the example "
+                             f"({self.example_duration}): give a learning_fraction below 1")
+        steps = float(self.bin / self.dt)
+        if abs(steps - round(steps)) > 1e-6:
+            raise ValueError(f"a rate bin (example_duration/bins_per_example = {self.bin}) must be a whole number "
+                             f"of steps dt = {self.dt}")
+        for name in ("fb_hidden1", "fb_hidden2"):
+            v = getattr(self, name)
+            if len(v) != 2 or min(v) < 0:
+                raise ValueError(f"{name} must be two non-negative weights (excitatory, inhibitory), got {v}")
+        if self.variant != "published":
+            for k, v in VARIANTS[self.variant].items():
+                if getattr(self, k) != v:
+                    raise ValueError(f"variant={self.variant!r} runs with {k} = {v}, got {getattr(self, k)}; "
+                                     f"use Params.from_variant({self.variant!r})")
+        for bg in (self.bg_input, self.bg_hidden, self.bg_output):
+            for rate in (bg.rate, bg.rate if bg.rate_dend is None else bg.rate_dend):
+                if not float(rate * self.dt) < 1:
+                    raise ValueError(f"background rate {rate} is not below 1/dt ({1 / float(self.dt / second):g} Hz);"
+                                     " use a smaller dt")
+
+    @classmethod
+    def quick(cls, **changes) -> "Params":
+        """The same network and schedule, small: 60 neurons per population, 2 s examples of 10 bins,
+        alpha 0.5 s, 4 epochs (the mechanics, not a solved XOR)."""
+        return cls(**{"n": 60, "example_duration": 2 * second, "bins_per_example": 10, "tau_avg": 0.5 * second,
+                      "epochs": 4, "probe_every": 2, "weight_samples": 16, **changes})
+
+    # --- derived quantities -------------------------------------------------------------------
+    @property
+    def bin(self):
+        return self.example_duration / self.bins_per_example
+
+    @property
+    def p_ff(self) -> float:
+        return min(1.0, self.ff_in_degree / self.n)
+
+    @property
+    def etas(self) -> tuple[float, float]:
+        """(input -> hidden, hidden -> output) learning rates."""
+        d = ETA[self.schedule]
+        return (d[0] if self.eta_hidden is None else float(self.eta_hidden),
+                d[1] if self.eta_output is None else float(self.eta_output))
+
+    @property
+    def reference_tau(self):
+        """burstprop: the time constant of the reference B/E."""
+        if self.tau_ref is not None:
+            return self.tau_ref
+        return self.tau_avg if self.schedule == "two_phase" else 4 * second
+
+    @property
+    def burn_in_bins(self) -> int:
+        """3 alpha, rounded up to whole bins."""
+        return int(math.ceil(float(3 * self.tau_avg / self.bin) - 1e-9))
+
+    @property
+    def learning_bins(self) -> int:
+        return int(round(self.bins_per_example * self.learning_fraction))
+
+    def plasticity(self, eta: float) -> plasticity.PlasticityParams:
+        return plasticity.PlasticityParams(
+            eta=eta, tau_pre=self.tau_pre, tau_avg=self.tau_avg,
+            reference="fixed" if self.rule == "burstccn" else "moving_average", p_b=self.p_b,
+            r_min=self.r_min, r_max=self.r_max)
+
+    def timeline(self) -> dict:
+        """The schedule bin by bin (0.4 s bins): ``phase`` (index into ``PHASES``), ``epoch`` (-1 outside
+        training and probes), ``pattern`` (index into ``PATTERNS``, -1 without input), ``example`` (running
+        index, -1 without input), ``plastic`` and ``teacher`` (0/1), ``hold`` (1 where the teacher holds its
+        rate: a two-phase learning phase), ``cost_bin`` (1 at the bin where a teacher-off example's cost is read)."""
+        B, L = self.bins_per_example, self.learning_bins
+        cols = {k: [] for k in ("phase", "epoch", "pattern", "example", "plastic", "teacher", "hold", "cost_bin")}
+
+        def add(phase, epoch, pattern, example, plastic, teacher, hold, cost_bin):
+            for k, v in zip(cols, (phase, epoch, pattern, example, plastic, teacher, hold, cost_bin)):
+                cols[k].append(v)
+
+        nb = self.burn_in_bins
+        for _ in range(nb):
+            add(0, -1, -1, -1, 0, 0, 0, 0)
+        ex = 0
+        read = B - L       # the cost is read at the end of the prediction phase (7.2 s)
+
+        def example(phase, epoch, k, learn_from):
+            nonlocal ex
+            for b in range(B):
+                on = int(b >= learn_from)
+                add(phase, epoch, k, ex, on, on, on * int(learn_from > 0), int(learn_from == B and b == read))
+            ex += 1
+
+        for k in range(4):
+            example(1, -1, k, B)
+        for e in range(self.epochs):
+            for k in range(4):
+                example(2, e, k, B - L if self.schedule == "two_phase" else 0)
+            if self.schedule == "single_phase" and (e + 1) % self.probe_every == 0:
+                for k in range(4):
+                    example(3, e, k, B)
+        for k in range(4):
+            example(4, -1, k, B)
+        add(5, -1, -1, -1, 0, 0, 0, 0)       # one bin more: the counts at the end of the post-test
+        out = {k: np.array(v, dtype=int) for k, v in cols.items()}
+        if self.schedule == "two_phase":     # training examples: the cost at 7.2 s, before the teacher
+            train = out["phase"] == 2
+            pos = np.arange(len(out["phase"])) - nb
+            out["cost_bin"][train & (pos % B == read)] = 1
+        return out
+
+    @property
+    def duration(self):
+        return len(self.timeline()["phase"]) * self.bin
+
+
+def build_key(p: Params) -> str:
+    """The build directory of a model structure."""
+    return backends.build_key(NAME, p.n, float(p.dt / ms), p.replicas, p.rule, p.schedule, p.epochs)
+
+
+def _timed(values, p: Params, name: str, unit=1) -> TimedArray:
+    return TimedArray(np.asarray(values, float) * unit, dt=p.bin, name=name)
+
+
+def _background_draws(p: Params) -> str:
+    """Per-step draws where arrivals come in a good fraction of the steps, else event-driven (same
+    distribution, a performance choice)."""
+    return "steps" if float(500 * Hz * p.dt) >= 0.1 else "events"
+
+
+@contextlib.contextmanager
+def _unchecked_synapse_indices():
+    """Brian2's standalone warning that recorded synapse indices cannot be checked before the run
+    (they are drawn then) stays quiet inside; ``run_seed`` keeps only the indices that exist."""
+    logger = logging.getLogger("brian2.monitors.statemonitor.cannot_check_statemonitor_indices")
+
+    def drop(record):
+        return False
+
+    logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        logger.removeFilter(drop)
+
+
+def build_network(p: Params) -> tuple[Network, dict]:
+    """The five populations (``replicas`` copies each), their pathways, the teacher and the monitors."""
+    R, n = p.replicas, p.n
+    tl = p.timeline()
+    det = p.plasticity(0.0).detection()
+    bits = np.array([PATTERNS[k] if k >= 0 else (-1, -1) for k in tl["pattern"]])
+    gates = {"plastic_gate": _timed(tl["plastic"], p, "plastic_gate"),
+             "teacher_on": _timed(tl["teacher"], p, "teacher_on"),
+             "teacher_hold": _timed(tl["hold"], p, "teacher_hold"),
+             "xor_target": _timed(np.where(tl["pattern"] >= 0, bits[:, 0] ^ bits[:, 1], 0), p, "xor_target")}
+    counting = "\nn_events : 1  # events so far\nn_bursts : 1  # bursts so far\n" + replicas.INDEX + "\n"
+    count_reset = "n_events += new_event\nn_bursts += new_burst"
+    ref = p.rule == "burstprop" and abs(float(p.reference_tau / p.tau_avg) - 1) > 1e-9
+    ref_eqs = "\nE_ref : 1  # reference moving average of events (tau_ref)\nB_ref : 1\n" if ref else ""
+    ref_reset = "\nE_ref += new_event\nB_ref += new_burst" if ref else ""
+    groups, objects = {}, []
+    for k, pop in enumerate(POPULATIONS):
+        ns, input_s, input_d, extra, reset = {}, "0*amp", "0*amp", counting, count_reset
+        if pop.startswith("input"):
+            current = np.where(bits[:, k] == 1, float(p.I_one / pA), np.where(bits[:, k] == 0, float(p.I_zero / pA), 0))
+            ns["I_code"] = _timed(current, p, f"I_code_{pop}", pA)
+            input_s = "I_code(t)"
+        else:
+            extra, reset = extra + ref_eqs, reset + ref_reset
+        if pop == "output":
+            ns.update({g: gates[g] for g in ("teacher_on", "xor_target", "teacher_hold")})
+            ns["I_teach_max"] = p.I_teach
+            extra += """
+r_hold : Hz  # the event rate the teacher reads (held through a two-phase learning phase)
+r_teach = r_hold/Hz : 1
+f_up = int(r_teach <= 3) + int(r_teach > 3)*int(r_teach < 9)/clip(r_teach - 2, 1, 7) : 1
+f_down = int(r_teach >= 9) + int(r_teach > 3)*int(r_teach < 9)/clip(10 - r_teach, 1, 7) : 1
+I_teacher = teacher_on(t)*I_teach_max*(xor_target(t)*f_up - (1 - xor_target(t))*f_down) : amp
+"""
+            input_d = "I_teacher"
+        g = pyramidal.burst_poisson_group(n * R, p.neuron, det, name=pop, namespace=ns, input_s=input_s,
+                                          input_d=input_d, extra_equations=extra, extra_reset=reset, dt=p.dt,
+                                          method=p.method)
+        replicas.add_index(g, n)
+        g.namespace["V_init_sd"] = p.V_init_sd
+        g.Vs = "E_L + V_init_sd*randn()"
+        if pop == "output":
+            g.Id = p.I_output_dend
+            g.run_regularly("r_hold = teacher_hold(t)*r_hold + (1 - teacher_hold(t))*event_rate",
+                            when="before_groups", name="output_teacher_rate")
+        if pop == "hidden2":
+            g.Id = p.I_hidden2_dend
+        if ref:
+            g.namespace["tau_ref"] = p.reference_tau
+            g.run_regularly("E_ref *= exp(-dt/tau_ref)\nB_ref *= exp(-dt/tau_ref)", when="groups", order=1,
+                            name=f"{pop}_reference_decay")
+        bg = p.bg_input if pop.startswith("input") else p.bg_output if pop == "output" else p.bg_hidden
+        objects += inputs.poisson_background(g, bg, draws=_background_draws(p))
+        groups[pop] = g
+    eta_h, eta_o = p.etas
+    plastic, weights = {}, {}
+    averages = ("E_ref", "B_ref") if ref else ("E_avg", "B_avg")
+    for src, tgt in PLASTIC:
+        key = f"{src}_{tgt}"
+        S = plasticity.plastic_synapses(groups[src], groups[tgt], p.plasticity(eta_o if tgt == "output" else eta_h),
+                                        target_var="ge_s", schedule=gates["plastic_gate"], name=f"w_{key}",
+                                        averages=averages)
+        replicas.connect_within(S, n, p=p.p_ff)
+        S.weight = p.w_init
+        ffi = Synapses(groups[src], groups[tgt], on_pre={"pre": "gi_s_post += w_ffi"}, on_event={"pre": "event"},
+                       namespace={"w_ffi": p.w_ffi}, name=f"ffi_{key}")
+        replicas.connect_within(ffi, n, p=p.p_ff)
+        plastic[key] = S
+        objects += [S, ffi]
+    for tgt, (w_exc, w_inh) in (("hidden1", p.fb_hidden1), ("hidden2", p.fb_hidden2)):
+        for var, w in (("ge_d", w_exc), ("gi_d", w_inh)):
+            fb = Synapses(groups["output"], groups[tgt], on_pre={"pre": f"{var}_post += w_fb"},
+                          on_event={"pre": "burst"}, namespace={"w_fb": w}, name=f"fb_{tgt}_{var}")
+            replicas.connect_within(fb, n, p=p.p_ff)
+            objects.append(fb)
+    mons = {}
+    for pop, g in groups.items():
+        probe = readouts.unit_probe(g, np.arange(n * R) // n, {"E_avg": "1", "n_events": "1", "n_bursts": "1"},
+                                    p.bin, name=pop, replicas=R)
+        objects += probe
+        mons[f"{pop}_sums"] = StateMonitor(probe[0], ["E_avg_total", "n_events_total", "n_bursts_total"],
+                                           record=True, dt=p.bin, when="after_groups", name=f"{pop}_sums")
+    n_exp = n * n * p.p_ff * R             # expected synapses per connection; sample below 95 % of it
+    K = int(min(p.weight_samples * R, max(1, n_exp // 2)))
+    idx = np.unique(np.linspace(0, 0.95 * n_exp - 1, K).astype(int))
+    with _unchecked_synapse_indices():
+        for key, S in plastic.items():
+            mons[f"w_{key}"] = StateMonitor(S, "weight", record=idx, dt=2 * p.bin, name=f"weights_{key}")
+    net = Network(*groups.values(), *objects, *mons.values(), name="xor_network")
+    return net, {**mons, **{f"syn_{k}": S for k, S in plastic.items()}, "groups": groups, "sample_index": idx}
+
+
+def run_seed(p: Params, seed: int, backend: str, report: str | None = "text", compile_only: bool = False,
+             threads: int | None = None) -> tuple[dict, dict]:
+    """One network (all its replicas): binned counts per population and replica, the output's mean
+    moving-average rate per bin, and the sampled and final weights."""
+    with backends.backend(backend, key=build_key(p), threads=threads, dt=p.dt, seed=seed,
+                          compile_only=compile_only) as sim:
+        net, objs = sim.model(lambda: build_network(p), p.build_identity())
+        wall = sim.run(net, p.duration, report=report)
+        if compile_only:
+            return {}, wall
+        n, R = p.n, p.replicas
+        bin_s = float(p.bin / second)
+        out = {}
+        for pop in POPULATIONS:
+            m = objs[f"{pop}_sums"]
+            E, B = np.array(m.n_events_total[:]), np.array(m.n_bursts_total[:])      # replicas x (bins)
+            out[f"{pop}_events"] = np.diff(E, axis=1)
+            out[f"{pop}_bursts"] = np.diff(B, axis=1)
+            out[f"{pop}_avg_er_hz"] = np.array(m.E_avg_total[:]) / (n * float(p.tau_avg / second))
+        for key in (f"{s}_{t}" for s, t in PLASTIC):
+            S = objs[f"syn_{key}"]
+            j = np.array(S.j[:])
+            w = np.array(S.weight[:])
+            owner = j // n
+            out[f"w_{key}_final"] = np.array([w[owner == r].mean() for r in range(R)])
+            idx = objs["sample_index"]
+            idx = idx[idx < len(w)]
+            trace = np.array(objs[f"w_{key}"].weight[:])[: len(idx)]                  # samples x times
+            out[f"w_{key}_mean"] = np.array([trace[owner[idx] == r].mean(axis=0) for r in range(R)])
+        out["w_t_s"] = np.array(objs[f"w_{PLASTIC[0][0]}_{PLASTIC[0][1]}"].t[:] / second)
+        out["bin_s"] = bin_s
+    return out, wall
+
+
+def run(params: Params = Params(), backend: str = "runtime", threads: int | None = None,
+        report: str | None = "text") -> Result:
+    """Run every seed (one build; each a network of ``replicas`` copies). Arrays have one row per
+    realisation (seed by seed, replica by replica)."""
+    backends.check_backend(backend, threads)
+    p = params
+    per_seed, walls = [], []
+    with equations.recording() as model, backends.keep_compiled():
+        for k in progress(range(p.seeds), f"{NAME} on {backend}: seeds"):
+            out, wall = run_seed(p, p.seed + k, backend, report, threads=threads)
+            per_seed.append(out)
+            walls.append(wall)
+    tl = p.timeline()
+    arrays = {f"timeline_{k}": v[:-1] for k, v in tl.items()}      # one row per recorded bin (the tail closes)
+    arrays["seeds"] = np.arange(p.seed, p.seed + p.seeds)
+    arrays["w_t_s"] = per_seed[0]["w_t_s"]
+    for key in per_seed[0]:
+        if key not in ("w_t_s", "bin_s"):
+            arrays[key] = np.concatenate([o[key] for o in per_seed])
+    sim_s = float(p.duration / second)
+    total = float(sum(w["sim_wall_s"] for w in walls))
+    wall_times = {"build_wall_s": float(sum(w["build_wall_s"] for w in walls)), "sim_wall_s": total,
+                  "sim_wall_s_per_simulated_s_per_realisation": total / (sim_s * p.seeds * p.replicas)}
+    result = Result(protocol=NAME, params=params_to_json(p), arrays=arrays, summary={}, seed=p.seed,
+                    backend=backend, wall_times=wall_times, provenance=results.provenance(backend, threads),
+                    model=model.text)
+    result.summary = summary(result)
+    return result
+
+
+# --- analysis (numpy only) -----------------------------------------------------------------------
+
+def binned(a: dict, pop: str, n: int, bin_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Event rate (Hz) and burst probability per realisation and bin of population `pop`."""
+    E, B = a[f"{pop}_events"].astype(float), a[f"{pop}_bursts"].astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return E / (n * bin_s), np.where(E > 0, B / np.where(E > 0, E, 1), np.nan)
+
+
+def pattern_rates(a: dict, phase: int, pop: str, n: int, bin_s: float, epoch: int | None = None) -> tuple:
+    """(event rate Hz, burst probability) per realisation and pattern over the last half of each
+    example of `phase` (and `epoch`)."""
+    ph, pat, ex = a["timeline_phase"], a["timeline_pattern"], a["timeline_example"]
+    E, B = a[f"{pop}_events"].astype(float), a[f"{pop}_bursts"].astype(float)
+    sel = ph == phase
+    if epoch is not None:
+        sel &= a["timeline_epoch"] == epoch
+    er, bp = np.full((len(E), 4), np.nan), np.full((len(E), 4), np.nan)
+    for k in range(4):
+        bins = np.flatnonzero(sel & (pat == k))
+        if not len(bins):
+            continue
+        first_ex = ex[bins[0]]
+        bins = bins[ex[bins] == first_ex]
+        half = bins[len(bins) // 2:]
+        e, b = E[:, half].sum(axis=1), B[:, half].sum(axis=1)
+        er[:, k] = e / (n * bin_s * len(half))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            bp[:, k] = np.where(e > 0, b / np.where(e > 0, e, 1), np.nan)
+    return er, bp
+
+
+def costs(a: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(epochs, cost per realisation and epoch): the summed cost of the four teacher-off examples
+    of each training (two-phase) or probe (single-phase) epoch."""
+    cb = a["timeline_cost_bin"].astype(bool) & np.isin(a["timeline_phase"], (2, 3))
+    bins = np.flatnonzero(cb)
+    r = a["output_avg_er_hz"][:, bins]
+    x = np.clip((r - 2.0) / 8.0, 0.01, 0.99)
+    bits = np.array(PATTERNS)[a["timeline_pattern"][bins]]
+    y = (bits[:, 0] ^ bits[:, 1]).astype(float)
+    c = -y * np.log(x) - (1 - y) * np.log(1 - x)
+    ep = a["timeline_epoch"][bins]
+    epochs = np.unique(ep)
+    return epochs, np.stack([c[:, ep == e].sum(axis=1) for e in epochs], axis=1)
+
+
+def solved(er: np.ndarray, threshold_hz: float) -> np.ndarray:
+    """XOR solved per realisation: rates (realisations x 4 patterns) on the right side of the threshold."""
+    y = np.array([a ^ b for a, b in PATTERNS], bool)
+    return np.all(np.where(y, er > threshold_hz, er < threshold_hz), axis=1)
+
+
+def _label(k: int) -> str:
+    a, b = PATTERNS[k]
+    return f"{a}{b}"
+
+
+def summary(result: Result) -> dict:
+    """Verdicts and rates per realisation and over them. Per pattern (``00``, ``10``, ``01``, ``11``):
+    the output event rate and burst probability over the last half of each post-test example
+    (``post_er_hz_<pattern>``, ``post_bp_<pattern>``), of the last training epoch (``last_er_hz_``,
+    ``last_bp_``) and of the pre-test (``pre_er_hz_``); ``solved`` (post-test rates on the right side
+    of ``threshold``), ``solved_count`` of ``realisations``; the cost per epoch (teacher-off examples)
+    averaged over the first and last 10 (``cost_first10``, ``cost_last10``). With several realisations
+    the per-realisation values are ``<metric>_r<k>`` and the summary has ``<metric>_mean``/``_sem``."""
+    a, prm = result.arrays, result.params
+    n, bin_s = int(prm["n"]), result.param("example_duration", "s") / int(prm["bins_per_example"])
+    th = result.param("threshold", "Hz")
+    post_er, post_bp = pattern_rates(a, 4, "output", n, bin_s)
+    pre_er, _ = pattern_rates(a, 1, "output", n, bin_s)
+    last_er, last_bp = pattern_rates(a, 2, "output", n, bin_s, epoch=int(prm["epochs"]) - 1)
+    ok = solved(post_er, th)
+    epochs, c = costs(a)
+    rows = []
+    for q in range(len(post_er)):
+        row = {"solved": float(ok[q])}
+        for k in range(4):
+            lab = _label(k)
+            row.update({f"post_er_hz_{lab}": post_er[q, k], f"post_bp_{lab}": post_bp[q, k],
+                        f"last_er_hz_{lab}": last_er[q, k], f"last_bp_{lab}": last_bp[q, k],
+                        f"pre_er_hz_{lab}": pre_er[q, k]})
+        m = min(10, c.shape[1])
+        row["cost_first10"] = float(np.mean(c[q, :m])) if m else float("nan")
+        row["cost_last10"] = float(np.mean(c[q, -m:])) if m else float("nan")
+        rows.append(row)
+    out = {"realisations": len(rows), "solved_count": int(ok.sum()), "rule": prm["rule"], "schedule": prm["schedule"]}
+    if len(rows) == 1:
+        out.update({k: float(v) for k, v in rows[0].items()})
+    else:
+        stats, _ = replicas.summarise(rows)
+        out.update(stats)
+        for q, row in enumerate(rows):
+            out.update({f"{k}_r{q}": float(v) for k, v in row.items()})
+    out.update({k: float(v) for k, v in result.wall_times.items()})
+    return out
+
+
+if __name__ == "__main__":
+    from burstsim.cli import protocol_main
+
+    protocol_main(NAME)

@@ -1,0 +1,188 @@
+"""Spiking XOR (issue 16): schedule, analysis, bad input, the quick variant on runtime and cpp, the
+cuda build."""
+
+import numpy as np
+import pytest
+from brian2 import ms, pA, second
+
+from burstsim import backends, cli
+from burstsim.protocols import xor
+
+
+# --- schedule and analysis (no simulation) -----------------------------------------------------
+
+def test_two_phase_timeline_gates_the_last_tenth_of_each_training_example():
+    p = xor.Params.quick(schedule="two_phase", epochs=3, bins_per_example=10, example_duration=2 * second)
+    tl = p.timeline()
+    train = tl["phase"] == 2
+    assert train.sum() == 3 * 4 * 10
+    assert tl["plastic"].sum() == tl["teacher"].sum() == tl["hold"].sum() == 3 * 4 * 1
+    # outside training nothing learns; the teacher bins are the last bin of every training example
+    assert not tl["plastic"][~train].any()
+    ex = tl["example"][train]
+    last = np.r_[ex[1:] != ex[:-1], True]
+    assert np.array_equal(tl["plastic"][train].astype(bool), last)
+    # one cost bin per teacher-off example: 4 pre-test, 12 training (before the teacher), 4 post-test
+    assert tl["cost_bin"].sum() == 20
+    assert p.burn_in_bins == 8          # 3 x 0.5 s in 0.2 s bins, rounded up
+    assert float(p.duration / second) == pytest.approx(0.2 * (8 + 4 * 10 * (1 + 3 + 1) + 1))
+
+
+def test_single_phase_timeline_learns_always_and_probes_every_probe_every_epochs():
+    p = xor.Params.quick(schedule="single_phase", epochs=4, probe_every=2)
+    tl = p.timeline()
+    assert (tl["plastic"][tl["phase"] == 2] == 1).all() and (tl["teacher"][tl["phase"] == 2] == 1).all()
+    assert tl["hold"].sum() == 0
+    probes = tl["phase"] == 3
+    assert probes.sum() == 2 * 4 * p.bins_per_example and not tl["plastic"][probes].any()
+    assert sorted(set(tl["epoch"][probes])) == [1, 3]
+
+
+def test_learning_rates_follow_the_schedule_unless_given():
+    assert xor.Params(schedule="two_phase").etas == (8e-3, 4e-3)
+    assert xor.Params(schedule="single_phase").etas == (8e-4, 4e-4)
+    assert xor.Params(schedule="single_phase", eta_output=0.0, eta_hidden=0.0).etas == (0.0, 0.0)
+    assert float(xor.Params(schedule="single_phase").reference_tau / second) == 4
+    assert float(xor.Params(schedule="two_phase").reference_tau / second) == 2
+
+
+def _synthetic(post_rates):
+    """Arrays of a fake run: the post-test output counts give `post_rates` (per realisation x pattern)."""
+    p = xor.Params.quick(schedule="two_phase", epochs=2)
+    tl = p.timeline()
+    nb = len(tl["phase"]) - 1
+    a = {f"timeline_{k}": v[:-1] for k, v in tl.items()}
+    post_rates = np.atleast_2d(post_rates)
+    R, bin_s = len(post_rates), float(p.bin / second)
+    ev = np.zeros((R, nb))
+    for k in range(4):
+        sel = (a["timeline_phase"] == 4) & (a["timeline_pattern"] == k)
+        ev[:, sel] = post_rates[:, [k]] * p.n * bin_s
+    a["output_events"], a["output_bursts"] = ev, 0.4 * ev
+    a["output_avg_er_hz"] = np.full((R, nb + 1), 6.0)
+    return p, a
+
+
+def test_verdict_and_cost_from_rates():
+    p, a = _synthetic([[2.0, 9.0, 9.5, 3.0], [2.0, 9.0, 5.0, 3.0]])
+    er, bp = xor.pattern_rates(a, 4, "output", p.n, float(p.bin / second))
+    np.testing.assert_allclose(er, [[2, 9, 9.5, 3], [2, 9, 5, 3]])
+    np.testing.assert_allclose(bp, 0.4)
+    assert xor.solved(er, 6.0).tolist() == [True, False]
+    # a mean moving-average rate of 6 Hz (x = 0.5) costs ln 2 per example: 4 ln 2 per epoch
+    epochs, c = xor.costs(a)
+    assert epochs.tolist() == [0, 1]
+    np.testing.assert_allclose(c, 4 * np.log(2))
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"learning_fraction": 1.5}, "not shorter than the example"),
+    ({"learning_fraction": 0.13}, "whole number of bins"),
+    ({"n": 0}, "n must be"),
+    ({"eta_output": -1e-3}, "eta_output must be >= 0"),
+    ({"eta_hidden": -1e-3}, "eta_hidden must be >= 0"),
+    ({"rule": "backprop"}, "rule must be one of"),
+    ({"schedule": "three_phase"}, "schedule must be one of"),
+    ({"example_duration": 1 * second, "bins_per_example": 3}, "whole number of bins|whole number of steps"),
+])
+def test_bad_parameters(changes, message):
+    with pytest.raises(ValueError, match=message):
+        xor.Params(**changes)
+
+
+def test_cli_rejects_bad_parameters_before_any_build(tmp_path):
+    root = backends.cache_root()
+    before = set(root.iterdir()) if root.exists() else set()
+    with pytest.raises(SystemExit, match="rule must be one of"):
+        cli.main(["run", "xor", "--backend", "cpp", "--set", "rule=hebb", "--out", str(tmp_path / "o")])
+    with pytest.raises(SystemExit, match="n must be"):
+        cli.main(["run", "xor", "--backend", "cpp", "--set", "n=0", "--out", str(tmp_path / "o")])
+    assert (set(root.iterdir()) if root.exists() else set()) == before
+    assert not (tmp_path / "o").exists()
+
+
+# --- simulations ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def quick_cpp():
+    """Two-phase BurstCCN, quick, 2 replicas: learning and its control (learning rates 0)."""
+    p = xor.Params.quick(schedule="two_phase", replicas=2)
+    learn = xor.run(p, backend="cpp", report=None)
+    control = xor.run(xor.Params.quick(schedule="two_phase", replicas=2, eta_hidden=0.0, eta_output=0.0),
+                      backend="cpp", report=None)
+    return p, learn, control
+
+
+def test_quick_cpp_input_code_sets_the_published_operating_point(quick_cpp):
+    """Input populations: "1" (+150 pA) fires at about 8.5 Hz, "0" (-350 pA) at about 2 Hz, both with
+    a burst probability near 0.1 (spec payeur2021.md s10)."""
+    p, learn, _ = quick_cpp
+    bin_s = float(p.bin / second)
+    for k, pop in enumerate(("input1", "input2")):
+        er, bp = xor.pattern_rates(learn.arrays, 1, pop, p.n, bin_s)
+        bits = np.array([pat[k] for pat in xor.PATTERNS], bool)
+        assert np.all((er[:, bits] > 6.5) & (er[:, bits] < 10.5)), er
+        assert np.all((er[:, ~bits] > 0.8) & (er[:, ~bits] < 3.5)), er
+        assert np.all((bp > 0.04) & (bp < 0.2)), bp
+
+
+def test_quick_cpp_teacher_moves_output_burst_probability_by_target(quick_cpp):
+    """In the learning bins the teacher depolarises the output dendrites for target 1 and
+    hyperpolarises them for target 0: the output burst probability follows."""
+    p, learn, _ = quick_cpp
+    a = learn.arrays
+    E, B = a["output_events"].sum(axis=0), a["output_bursts"].sum(axis=0)
+    teach = a["timeline_teacher"] == 1
+    y = np.array([pa ^ pb for pa, pb in xor.PATTERNS])[np.maximum(a["timeline_pattern"], 0)]
+    bp1 = B[teach & (y == 1)].sum() / E[teach & (y == 1)].sum()
+    bp0 = B[teach & (y == 0)].sum() / E[teach & (y == 0)].sum()
+    off = ~teach & (a["timeline_phase"] == 2)
+    bp_off = B[off].sum() / E[off].sum()
+    assert bp1 > bp_off + 0.1 and bp0 < bp_off - 0.1, (bp1, bp_off, bp0)
+
+
+def test_quick_cpp_weights_learn_and_the_control_does_not(quick_cpp):
+    p, learn, control = quick_cpp
+    changed = 0
+    for src, tgt in xor.PLASTIC:
+        w_learn, w_control = learn.arrays[f"w_{src}_{tgt}_final"], control.arrays[f"w_{src}_{tgt}_final"]
+        assert w_learn.shape == (2,)
+        np.testing.assert_allclose(w_control, p.w_init, rtol=0, atol=1e-12)
+        assert np.all((w_learn >= 0) & (w_learn <= 1))
+        changed += np.any(np.abs(w_learn - p.w_init) > 1e-3)
+        trace = control.arrays[f"w_{src}_{tgt}_mean"]
+        np.testing.assert_allclose(trace, p.w_init, atol=1e-12)
+    assert changed == len(xor.PLASTIC)
+    s = learn.summary
+    assert s["realisations"] == 2 and 0 <= s["solved_count"] <= 2
+    for lab in ("00", "10", "01", "11"):
+        assert np.isfinite(s[f"post_er_hz_{lab}_mean"]) and np.isfinite(s[f"last_bp_{lab}_mean"])
+
+
+def test_quick_cpp_figure(quick_cpp):
+    from burstsim.figures import xor as fig_xor
+
+    _, learn, control = quick_cpp
+    fig = fig_xor.plot([learn, control])
+    assert len(fig.axes) == 8
+
+
+def test_quick_runtime_runs_the_same_network():
+    """The runtime device (coarse step, small): the input code separates "1" from "0"."""
+    p = xor.Params.from_variant("coarse", **{**xor.Params.quick().__dict__, "dt": 1 * ms, "variant": "coarse",
+                                             "example_duration": 1 * second, "epochs": 1, "n": 40})
+    r = xor.run(p, backend="runtime", report=None)
+    er, _ = xor.pattern_rates(r.arrays, 1, "input1", p.n, float(p.bin / second))
+    assert er[0, 1] > er[0, 0] + 3 and er[0, 3] > er[0, 2] + 3, er
+    assert np.isfinite(r.summary["cost_first10"]) and r.summary["realisations"] == 1
+
+
+@pytest.mark.cuda_build
+@pytest.mark.slow
+def test_cuda_build_compiles():
+    """Five BurstPoisson populations, event-driven and per-step backgrounds, plastic synapses with
+    custom-event pathways and the teacher's TimedArrays build with brian2cuda."""
+    p = xor.Params.quick(schedule="single_phase", replicas=2)
+    _, wall = xor.run_seed(p, p.seed, "cuda", report=None, compile_only=True)
+    assert wall["build_wall_s"] > 0
+    assert (backends.build_directory("cuda", xor.build_key(p)) / "main").is_file()
