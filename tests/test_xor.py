@@ -81,8 +81,8 @@ def test_verdict_and_cost_from_rates():
     ({"n": 0}, "n must be"),
     ({"eta_output": -1e-3}, "eta_output must be >= 0"),
     ({"eta_hidden": -1e-3}, "eta_hidden must be >= 0"),
-    ({"rule": "backprop"}, "rule must be one of"),
-    ({"schedule": "three_phase"}, "schedule must be one of"),
+    ({"rule": "backprop"}, "rule=.backprop. is not allowed"),
+    ({"schedule": "three_phase"}, "schedule=.three_phase. is not allowed"),
     ({"example_duration": 1 * second, "bins_per_example": 3}, "whole number of bins|whole number of steps"),
 ])
 def test_bad_parameters(changes, message):
@@ -93,7 +93,7 @@ def test_bad_parameters(changes, message):
 def test_cli_rejects_bad_parameters_before_any_build(tmp_path):
     root = backends.cache_root()
     before = set(root.iterdir()) if root.exists() else set()
-    with pytest.raises(SystemExit, match="rule must be one of"):
+    with pytest.raises(SystemExit, match="rule=.hebb. is not allowed"):
         cli.main(["run", "xor", "--backend", "cpp", "--set", "rule=hebb", "--out", str(tmp_path / "o")])
     with pytest.raises(SystemExit, match="n must be"):
         cli.main(["run", "xor", "--backend", "cpp", "--set", "n=0", "--out", str(tmp_path / "o")])
@@ -127,8 +127,9 @@ def test_quick_cpp_input_code_sets_the_published_operating_point(quick_cpp):
 
 
 def test_quick_cpp_teacher_moves_output_burst_probability_by_target(quick_cpp):
-    """In the learning bins the teacher depolarises the output dendrites for target 1 and
-    hyperpolarises them for target 0: the output burst probability follows."""
+    """In the learning bins the teacher depolarises the output dendrites for target 1 (the output
+    fires below 3 Hz here: the full +1 nA) and, for target 0, hyperpolarises them only above 3 Hz
+    (none here): the output burst probability rises for target 1 only."""
     p, learn, _ = quick_cpp
     a = learn.arrays
     E, B = a["output_events"].sum(axis=0), a["output_bursts"].sum(axis=0)
@@ -138,7 +139,7 @@ def test_quick_cpp_teacher_moves_output_burst_probability_by_target(quick_cpp):
     bp0 = B[teach & (y == 0)].sum() / E[teach & (y == 0)].sum()
     off = ~teach & (a["timeline_phase"] == 2)
     bp_off = B[off].sum() / E[off].sum()
-    assert bp1 > bp_off + 0.1 and bp0 < bp_off - 0.1, (bp1, bp_off, bp0)
+    assert bp1 > bp_off + 0.3 and abs(bp0 - bp_off) < 0.05, (bp1, bp_off, bp0)
 
 
 def test_quick_cpp_weights_learn_and_the_control_does_not(quick_cpp):
@@ -169,8 +170,7 @@ def test_quick_cpp_figure(quick_cpp):
 
 def test_quick_runtime_runs_the_same_network():
     """The runtime device (coarse step, small): the input code separates "1" from "0"."""
-    p = xor.Params.from_variant("coarse", **{**xor.Params.quick().__dict__, "dt": 1 * ms, "variant": "coarse",
-                                             "example_duration": 1 * second, "epochs": 1, "n": 40})
+    p = xor.Params.quick(**xor.VARIANTS["coarse"], variant="coarse", example_duration=1 * second, epochs=1, n=40)
     r = xor.run(p, backend="runtime", report=None)
     er, _ = xor.pattern_rates(r.arrays, 1, "input1", p.n, float(p.bin / second))
     assert er[0, 1] > er[0, 0] + 3 and er[0, 3] > er[0, 2] + 3, er

@@ -97,26 +97,31 @@ def poisson_background(group, bg: PoissonBackground = SHARED_POOL, draws: str = 
     return [gen, syn]
 
 
-def _per_step_background(group, spec: list, tail: float = 1e-9):
-    """The Poisson count of each conductance's inputs in each step (mean n*rate*dt; counts whose
-    probability is below `tail` are merged into the largest kept), all drawn from one uniform number
-    per neuron and step (see :func:`poisson_background`), added in the synapses slot. Returns the
-    code runner."""
+def _per_step_background(group, spec: list, tolerance: float = 1e-5):
+    """The Poisson count of each conductance's inputs in each step (mean lam = n*rate*dt; counts above
+    K, the smallest with E[max(count - K, 0)] < `tolerance`*lam, are counted as K), all drawn from one
+    uniform number per neuron and step (see :func:`poisson_background`), added in the synapses slot.
+    Returns the code runner."""
     from scipy.stats import poisson
 
     lines, u = ["u_bg0 = rand()"], "u_bg0"
+    spec = sorted(spec, key=lambda s: s[1] * s[3])       # the largest mean last: it needs no rescaling
     for k, (var, n, w, p) in enumerate(spec):
         lam = n * p
-        kmax = max(1, int(poisson.isf(tail, lam)))
-        F = [float(c) for c in poisson.cdf(np.arange(kmax), lam)]     # F_0 .. F_{kmax-1}
-        steps = [f"int({u} >= {c!r})" for c in F]
-        lines.append(f"{var} += {w!r}*({' + '.join(steps)})")
+        K = 1
+        while np.sum((np.arange(K + 1, K + 60) - K) * poisson.pmf(np.arange(K + 1, K + 60), lam)) >= tolerance * lam:
+            K += 1
+        F = [float(c) for c in poisson.cdf(np.arange(K), lam)]       # F_0 .. F_{K-1}
+        flags = [f"c{k}_{m}" for m in range(K)]
+        lines += [f"{f} = int({u} >= {c!r})" for f, c in zip(flags, F)]
+        lines.append(f"{var} += {w!r}*({' + '.join(flags)})")
         if k + 1 < len(spec):
             # the position of u inside its count's interval [F_{c-1}, F_c), rescaled to [0, 1)
-            lo = " + ".join(f"{s}*{c - b!r}" for s, c, b in zip(steps, F, [0.0] + F[:-1]))
-            hi = f"{F[0]!r} + " + " + ".join(f"{s}*{c - b!r}" for s, c, b in zip(steps, F[1:] + [1.0], F))
+            lo = " + ".join(f"{f}*{c - b!r}" for f, c, b in zip(flags, F, [0.0] + F[:-1]))
+            width = [F[0]] + [b - a for a, b in zip(F, F[1:] + [1.0])]           # P(0) .. P(K-1), P(>= K)
+            inv = f"{1 / width[0]!r} + " + " + ".join(f"{f}*{1 / b - 1 / a!r}" for f, a, b in zip(flags, width, width[1:]))
             nxt = f"u_bg{k + 1}"
-            lines.append(f"{nxt} = ({u} - ({lo}))/(({hi}) - ({lo}))")
+            lines.append(f"{nxt} = ({u} - ({lo}))*({inv})")
             u = nxt
     return group.run_regularly("\n".join(lines), when="synapses", name=f"{group.name}_background")
 
