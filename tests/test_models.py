@@ -3,7 +3,7 @@ interneurons (rheobase) and the BurstPoisson neuron (burst probability = f(V_d))
 
 import numpy as np
 import pytest
-from brian2 import (EventMonitor, Network, NeuronGroup, SpikeMonitor, StateMonitor, TimedArray, defaultclock, ms, mV,
+from brian2 import (EventMonitor, Hz, Network, NeuronGroup, SpikeMonitor, StateMonitor, TimedArray, defaultclock, ms, mV,
                     pA, second, seed)
 
 from burstsim import backends
@@ -97,6 +97,37 @@ def test_poisson_background_counts_are_binomial_per_step():
         mean = n * 5 * T
         assert abs(x.mean() - mean) < 5 * np.sqrt(mean / len(x)), var
         assert x.var() / (mean * (1 - 5e-4)) == pytest.approx(1, abs=0.15), var
+
+
+def test_per_step_background_counts_are_poisson_and_independent(numpy_codegen):
+    """draws="steps" (the coarse step): per neuron and conductance the count of a step is
+    Poisson(rate*dt) (at 500 Hz and 1 ms the variance is the mean, where one Bernoulli input per step
+    would give half of it), the four conductances' counts, drawn from one uniform, are uncorrelated,
+    and a group without the draw variable is refused."""
+    from burstsim.models import inputs
+
+    bg = inputs.PoissonBackground(rate=150 * Hz, rate_dend=500 * Hz, n_exc=1, n_inh=1, w_exc_soma=1,
+                                  w_inh_soma=1, w_exc_dend=1, w_inh_dend=1)
+    n, steps = 4000, 50
+    with backends.backend("runtime") as sim:
+        defaultclock.dt = 1 * ms
+        seed(3)
+        g = NeuronGroup(n, "ge_s : 1\ngi_s : 1\nge_d : 1\ngi_d : 1\n" + inputs.STEP_DRAW, name="counted_steps")
+        objs = inputs.poisson_background(g, bg, draws="steps")
+        mon = StateMonitor(g, ["ge_s", "gi_s", "ge_d", "gi_d"], record=True, name="counted_steps_mon")
+        sim.run(Network(g, *objs, mon), steps * defaultclock.dt, report=None)
+        per_step = {v: np.diff(np.array(getattr(mon, v)[:]), axis=1) for v in ("ge_s", "gi_s", "ge_d", "gi_d")}
+        bare = NeuronGroup(2, "ge_s : 1\ngi_s : 1\nge_d : 1\ngi_d : 1", name="no_draw")
+        with pytest.raises(ValueError, match="STEP_DRAW"):
+            inputs.poisson_background(bare, bg, draws="steps")
+    for var, x in per_step.items():
+        lam = 0.15 if var.endswith("_s") else 0.5
+        assert x.mean() == pytest.approx(lam, rel=0.02), var
+        assert x.var() == pytest.approx(lam, rel=0.04), var
+        assert np.mean(x == 2) == pytest.approx(lam ** 2 / 2 * np.exp(-lam), rel=0.1), var
+    flat = np.array([x.ravel() for x in per_step.values()])
+    corr = np.corrcoef(flat)
+    assert np.all(np.abs(corr[np.triu_indices(4, 1)]) < 0.01), corr
 
 
 def test_pulse_noise_one_draw_matches_four_independent_flags(numpy_codegen):

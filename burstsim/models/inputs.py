@@ -73,7 +73,7 @@ def poisson_background(group, bg: PoissonBackground = SHARED_POOL, draws: str = 
     if not spec:
         return []
     if draws == "steps":
-        return [_per_step_background(group, spec)]
+        return _per_step_background(group, spec)
     if draws != "events":
         raise ValueError(f"draws must be 'events' or 'steps', got {draws!r}")
     eqs, events, gaps, counts = [], {}, {}, {}
@@ -97,14 +97,24 @@ def poisson_background(group, bg: PoissonBackground = SHARED_POOL, draws: str = 
     return [gen, syn]
 
 
-def _per_step_background(group, spec: list, tolerance: float = 1e-5):
+#: the state variable that ``poisson_background(..., draws="steps")`` needs in the target group's equations
+STEP_DRAW = "u_bg : 1  # the background's uniform draw of this step"
+
+
+def _per_step_background(group, spec: list, tolerance: float = 1e-5) -> list:
     """The Poisson count of each conductance's inputs in each step (mean lam = n*rate*dt; counts above
     K, the smallest with E[max(count - K, 0)] < `tolerance`*lam, are counted as K), all drawn from one
     uniform number per neuron and step (see :func:`poisson_background`), added in the synapses slot.
-    Returns the code runner."""
+
+    Two loops: one draws ``u_bg`` (the group needs :data:`STEP_DRAW`), the other turns it into counts
+    without a call, so that it vectorises (flags ``ceil(u - F_k)``, 1 above the CDF value F_k: the same
+    as ``u >= F_k`` but for u = F_k exactly). Returns the two code runners."""
     from scipy.stats import poisson
 
-    lines, u = ["u_bg0 = rand()"], "u_bg0"
+    if "u_bg" not in group.variables:
+        raise ValueError(f"group {group.name!r} needs the variable u_bg for per-step background draws: add "
+                         "burstsim.models.inputs.STEP_DRAW to its equations")
+    lines, u = [], "u_bg"
     spec = sorted(spec, key=lambda s: s[1] * s[3])       # the largest mean last: it needs no rescaling
     for k, (var, n, w, p) in enumerate(spec):
         lam = n * p
@@ -113,7 +123,7 @@ def _per_step_background(group, spec: list, tolerance: float = 1e-5):
             K += 1
         F = [float(c) for c in poisson.cdf(np.arange(K), lam)]       # F_0 .. F_{K-1}
         flags = [f"c{k}_{m}" for m in range(K)]
-        lines += [f"{f} = int({u} >= {c!r})" for f, c in zip(flags, F)]
+        lines += [f"{f} = ceil({u} - {c!r})" for f, c in zip(flags, F)]
         lines.append(f"{var} += {w!r}*({' + '.join(flags)})")
         if k + 1 < len(spec):
             # the position of u inside its count's interval [F_{c-1}, F_c), rescaled to [0, 1)
@@ -123,7 +133,9 @@ def _per_step_background(group, spec: list, tolerance: float = 1e-5):
             nxt = f"u_bg{k + 1}"
             lines.append(f"{nxt} = ({u} - ({lo}))*({inv})")
             u = nxt
-    return group.run_regularly("\n".join(lines), when="synapses", name=f"{group.name}_background")
+    draw = group.run_regularly("u_bg = rand()", when="synapses", order=-1, name=f"{group.name}_background_draw")
+    counts = group.run_regularly("\n".join(lines), when="synapses", order=0, name=f"{group.name}_background")
+    return [draw, counts]
 
 
 def _truncated_binomial_cdf(n: int, p: float, tail: float = 1e-15) -> list[float]:

@@ -321,6 +321,8 @@ def build_network(p: Params) -> tuple[Network, dict]:
              "teacher_hold": _timed(tl["hold"], p, "teacher_hold"),
              "xor_target": _timed(np.where(tl["pattern"] >= 0, bits[:, 0] ^ bits[:, 1], 0), p, "xor_target")}
     counting = "\nn_events : 1  # events so far\nn_bursts : 1  # bursts so far\n" + replicas.INDEX + "\n"
+    if _background_draws(p) == "steps":
+        counting += inputs.STEP_DRAW + "\n"
     count_reset = "n_events += new_event\nn_bursts += new_burst"
     ref = p.rule == "burstprop" and abs(float(p.reference_tau / p.tau_avg) - 1) > 1e-9
     ref_eqs = "\nE_ref : 1  # reference moving average of events (tau_ref)\nB_ref : 1\n" if ref else ""
