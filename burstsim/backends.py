@@ -292,6 +292,26 @@ def _seed_from_environment(name: str, threads: int | None) -> None:
     device.insert_code("main", "{\n" + code + "\n}")
 
 
+STREAM_ENV = "BURSTSIM_STREAM"
+
+
+def stream_reseed(name: str, threads: int | None) -> None:
+    """Queue, at this point of the binary's main (after the network's connects and initial values),
+    a reseed of Brian2's generators from ``$BURSTSIM_SEED`` and ``$BURSTSIM_STREAM`` when the latter
+    is set: the chunks of a long run (``protocols.xor``) keep the connectivity of their seed and draw
+    noise of their own. Without ``$BURSTSIM_STREAM`` the binary runs as before."""
+    mix = ("const char* _burstsim_stream = getenv(\"" + STREAM_ENV + "\");\n"
+           "if (_burstsim_stream != NULL) {\n"
+           "unsigned long long _s = strtoull(getenv(\"" + SEED_ENV + "\"), NULL, 10)*1000003ULL"
+           " + strtoull(_burstsim_stream, NULL, 10)*7919ULL + 104729ULL;\n")
+    if name == "cuda":
+        code = mix + "random_number_buffer.set_seed(_s);\n}"
+    else:
+        n = max(int(threads or 0), 1)
+        code = mix + f"for (int _i=0; _i<{n}; _i++) brian::_random_generators[_i].seed(_s + _i);\n}}"
+    device.insert_code("main", "{\n" + code + "\n}")
+
+
 # --- compiled models kept alive in a process (sweep workers) -----------------------------------------
 
 @dataclass

@@ -22,6 +22,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
+import inspect
+import shutil
 import json
 import logging
 import sys
@@ -175,8 +177,16 @@ def cmd_run(args) -> int:
         raise SystemExit(f"error: {err}") from None
     log.info("burstsim: running %s on %s ...", args.protocol, args.backend)
     quiet = {"report": None} if getattr(args, "verbosity", 0) < 0 else {}   # -q: no Brian2 progress either
-    result = module.run(params, backend=args.backend, threads=args.threads, **quiet)
+    resumable = "checkpoint" in inspect.signature(module.run).parameters
+    if resumable:   # chunked long runs: a killed run, started again with the same command, resumes
+        quiet["checkpoint"] = out / "checkpoint"
+    try:
+        result = module.run(params, backend=args.backend, threads=args.threads, **quiet)
+    except ValueError as err:
+        raise SystemExit(f"error: {err}") from None
     path = result.save(out)
+    if resumable:
+        shutil.rmtree(out / "checkpoint", ignore_errors=True)
     if not args.no_figure:
         fig_module = importlib.import_module(f"burstsim.figures.{args.protocol}")
         fig = fig_module.plot(result)

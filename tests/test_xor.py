@@ -186,3 +186,29 @@ def test_cuda_build_compiles():
     _, wall = xor.run_seed(p, p.seed, "cuda", report=None, compile_only=True)
     assert wall["build_wall_s"] > 0
     assert (backends.build_directory("cuda", xor.build_key(p)) / "main").is_file()
+
+
+def test_killed_run_resumes_from_its_last_chunk_with_the_same_result(tmp_path):
+    """Chunks whose final state seeds the next: with the last chunks' files removed (a run killed
+    half-way), the same call runs only those again and gives the uninterrupted run's arrays exactly;
+    a checkpoint of other parameters is refused."""
+    p = xor.Params.quick(schedule="single_phase", epochs=2, probe_every=1)
+    C, chunks = p.chunking()
+    assert chunks >= 3
+    ck = tmp_path / "checkpoint"
+    full = xor.run(p, backend="cpp", report=None, checkpoint=ck)
+    files = sorted(ck.glob("seed*_chunk*.npz"))
+    assert len(files) == chunks
+    for f in files[chunks // 2:]:
+        f.unlink()
+    kept = {f: f.stat().st_mtime_ns for f in files[:chunks // 2]}
+    resumed = xor.run(p, backend="cpp", report=None, checkpoint=ck)
+    assert {f: f.stat().st_mtime_ns for f in kept} == kept          # finished chunks are not run again
+    for key, value in full.arrays.items():
+        np.testing.assert_array_equal(resumed.arrays[key], value, err_msg=key)
+    # the chunks continue each other: the output rate never drops to nothing at a chunk boundary
+    E = full.arrays["output_events"].sum(axis=0)
+    assert np.all(E[C - 2:C + 2] > 0)
+    with pytest.raises(ValueError, match="other parameters.*eta_output"):
+        xor.run(xor.Params.quick(schedule="single_phase", epochs=2, probe_every=1, eta_output=1e-3),
+                backend="cpp", report=None, checkpoint=ck)

@@ -54,7 +54,7 @@ import logging
 import math
 
 import numpy as np
-from brian2 import Hz, Network, StateMonitor, Synapses, TimedArray, mV, ms, nA, pA, second
+from brian2 import Hz, Network, NeuronGroup, StateMonitor, Synapses, TimedArray, mV, ms, nA, pA, second
 
 from burstsim import backends, equations, replicas, results
 from burstsim.models import inputs, plasticity, pyramidal, readouts
@@ -150,6 +150,9 @@ class Params(ParamsBase):
     neuron: pyramidal.BurstPoissonParams = dataclasses.field(default_factory=pyramidal.BurstPoissonParams)
     probe_every: int = param(5, None, "count", "single-phase: a teacher-off probe epoch after every this many "
                              "epochs (the cost)", "burstsim")
+    chunk_epochs: int = param(25, None, "nonnegative", "standalone: the run is cut into chunks of this many epochs' "
+                              "bins, each chunk's final state seeding the next (a killed run resumes from its last "
+                              "chunk); 0: one run", "burstsim")
     weight_samples: int = param(64, None, "count", "plastic synapses per connection and replica whose weights "
                                 "are recorded (every 2 bins)", "burstsim")
     replicas: int = param(1, None, "count", "independent copies of the network in one run (burstsim.replicas)",
@@ -189,9 +192,9 @@ class Params(ParamsBase):
     @classmethod
     def quick(cls, **changes) -> "Params":
         """The same network and schedule, small: 60 neurons per population, 2 s examples of 10 bins,
-        alpha 0.5 s, 4 epochs (the mechanics, not a solved XOR)."""
+        alpha 0.5 s, 4 epochs in chunks of 2 (the mechanics, not a solved XOR)."""
         return cls(**{"n": 60, "example_duration": 2 * second, "bins_per_example": 10, "tau_avg": 0.5 * second,
-                      "epochs": 4, "probe_every": 2, "weight_samples": 16, **changes})
+                      "epochs": 4, "probe_every": 2, "weight_samples": 16, "chunk_epochs": 2, **changes})
 
     # --- derived quantities -------------------------------------------------------------------
     @property
@@ -278,14 +281,20 @@ class Params(ParamsBase):
     def duration(self):
         return len(self.timeline()["phase"]) * self.bin
 
+    def chunking(self, standalone: bool = True) -> tuple[int, int]:
+        """(bins per chunk, chunks): equal chunks of ``chunk_epochs`` epochs' bins (an even number,
+        for the weight samples), the last padded with empty bins; one chunk on runtime or with 0."""
+        total = len(self.timeline()["phase"])
+        if not standalone or self.chunk_epochs == 0:
+            return total + total % 2, 1
+        C = self.chunk_epochs * 4 * self.bins_per_example
+        C += C % 2
+        return C, -(-total // C)
+
 
 def build_key(p: Params) -> str:
     """The build directory of a model structure."""
-    return backends.build_key(NAME, p.n, float(p.dt / ms), p.replicas, p.rule, p.schedule, p.epochs)
-
-
-def _timed(values, p: Params, name: str, unit=1) -> TimedArray:
-    return TimedArray(np.asarray(values, float) * unit, dt=p.bin, name=name)
+    return backends.build_key(NAME, p.n, float(p.dt / ms), p.replicas, p.rule, p.schedule, p.epochs, p.chunk_epochs)
 
 
 def _background_draws(p: Params) -> str:
@@ -310,16 +319,32 @@ def _unchecked_synapse_indices():
         logger.removeFilter(drop)
 
 
-def build_network(p: Params) -> tuple[Network, dict]:
-    """The five populations (``replicas`` copies each), their pathways, the teacher and the monitors."""
-    R, n = p.replicas, p.n
+def schedule_values(p: Params, standalone: bool = True) -> dict:
+    """The value of every TimedArray per bin, over the whole (padded) timeline: name -> (values, unit)."""
+    C, chunks = p.chunking(standalone)
     tl = p.timeline()
+    pad = C * chunks - len(tl["phase"])
+    pattern = np.r_[tl["pattern"], -np.ones(pad, int)]
+    bits = np.array([PATTERNS[k] if k >= 0 else (-1, -1) for k in pattern])
+    vals = {name: (np.r_[tl[key], np.zeros(pad, int)].astype(float), 1)
+            for name, key in (("plastic_gate", "plastic"), ("teacher_on", "teacher"), ("teacher_hold", "hold"))}
+    vals["xor_target"] = (np.where(pattern >= 0, bits[:, 0] ^ bits[:, 1], 0).astype(float), 1)
+    for k, pop in enumerate(POPULATIONS[:2]):
+        vals[f"I_code_{pop}"] = (np.where(bits[:, k] == 1, float(p.I_one / pA),
+                                          np.where(bits[:, k] == 0, float(p.I_zero / pA), 0.0)), pA)
+    return vals
+
+
+def build_network(p: Params, standalone: bool = False, backend: str = "runtime",
+                  threads: int | None = None) -> tuple[Network, dict]:
+    """The five populations (``replicas`` copies each), their pathways, the teacher and the monitors.
+    The TimedArrays hold the first chunk of the schedule (:meth:`Params.chunking`); :func:`run_seed`
+    gives every chunk its own values at run time."""
+    R, n = p.replicas, p.n
+    C, _ = p.chunking(standalone)
     det = p.plasticity(0.0).detection()
-    bits = np.array([PATTERNS[k] if k >= 0 else (-1, -1) for k in tl["pattern"]])
-    gates = {"plastic_gate": _timed(tl["plastic"], p, "plastic_gate"),
-             "teacher_on": _timed(tl["teacher"], p, "teacher_on"),
-             "teacher_hold": _timed(tl["hold"], p, "teacher_hold"),
-             "xor_target": _timed(np.where(tl["pattern"] >= 0, bits[:, 0] ^ bits[:, 1], 0), p, "xor_target")}
+    timed = {name: TimedArray(v[:C] * unit, dt=p.bin, name=name) for name, (v, unit) in schedule_values(p, standalone).items()}
+    gates = {k: timed[k] for k in ("plastic_gate", "teacher_on", "teacher_hold", "xor_target")}
     counting = "\nn_events : 1  # events so far\nn_bursts : 1  # bursts so far\n" + replicas.INDEX + "\n"
     if _background_draws(p) == "steps":
         counting += inputs.STEP_DRAW + "\n"
@@ -331,8 +356,7 @@ def build_network(p: Params) -> tuple[Network, dict]:
     for k, pop in enumerate(POPULATIONS):
         ns, input_s, input_d, extra, reset = {}, "0*amp", "0*amp", counting, count_reset
         if pop.startswith("input"):
-            current = np.where(bits[:, k] == 1, float(p.I_one / pA), np.where(bits[:, k] == 0, float(p.I_zero / pA), 0))
-            ns["I_code"] = _timed(current, p, f"I_code_{pop}", pA)
+            ns["I_code"] = timed[f"I_code_{pop}"]
             input_s = "I_code(t)"
         else:
             extra, reset = extra + ref_eqs, reset + ref_reset
@@ -394,60 +418,193 @@ I_teacher = teacher_on(t)*I_teach_max*(xor_target(t)*f_up - (1 - xor_target(t))*
         objects += probe
         mons[f"{pop}_sums"] = StateMonitor(probe[0], ["E_avg_total", "n_events_total", "n_bursts_total"],
                                            record=True, dt=p.bin, when="after_groups", name=f"{pop}_sums")
-    n_exp = n * n * p.p_ff * R             # expected synapses per connection; sample below 95 % of it
-    K = int(min(p.weight_samples * R, max(1, n_exp // 2)))
-    idx = np.unique(np.linspace(0, 0.95 * n_exp - 1, K).astype(int))
+    idx = _sample_index(p)
     with _unchecked_synapse_indices():
         for key, S in plastic.items():
             mons[f"w_{key}"] = StateMonitor(S, "weight", record=idx, dt=2 * p.bin, name=f"weights_{key}")
     net = Network(*groups.values(), *objects, *mons.values(), name="xor_network")
-    return net, {**mons, **{f"syn_{k}": S for k, S in plastic.items()}, "groups": groups, "sample_index": idx}
+    if standalone:
+        backends.stream_reseed(backend, threads)       # after the connects: each chunk draws its own noise
+    carried = [o for o in [*groups.values(), *objects] if isinstance(o, NeuronGroup) and not o.name.endswith("_probe")]
+    return net, {**mons, **{f"syn_{k}": S for k, S in plastic.items()}, "groups": groups, "sample_index": idx,
+                 "timed": timed, "carried": carried}
+
+
+def _sample_index(p: Params) -> np.ndarray:
+    """The plastic synapses whose weights are recorded: spread evenly below 95 % of the expected
+    number of synapses per connection (all of them exist; synapses are ordered replica by replica)."""
+    n_exp = p.n * p.n * p.p_ff * p.replicas
+    K = int(min(p.weight_samples * p.replicas, max(1, n_exp // 2)))
+    return np.unique(np.linspace(0, 0.95 * n_exp - 1, K).astype(int))
+
+
+def _state(objs: dict) -> dict:
+    """The final state a chunk hands to the next: every non-constant array variable of the neuron
+    groups (populations, background generators) and the plastic weights, as name -> array."""
+    from brian2.core.variables import ArrayVariable
+
+    out = {}
+    for g in objs["carried"]:
+        for name, var in g.variables.items():
+            if (isinstance(var, ArrayVariable) and var.owner is not None and var.owner.name == g.name
+                    and not var.read_only and not var.constant and not var.scalar and not name.startswith("_")
+                    and name not in ("i", "lastspike")):
+                out[f"{g.name}.{name}"] = np.array(getattr(g, name)[:])
+    for key in (f"{s}_{t}" for s, t in PLASTIC):
+        out[f"w_{key}.weight"] = np.array(objs[f"syn_{key}"].weight[:])
+    return out
+
+
+def _shifted_run_args(objs: dict, state: dict, chunk_s: float, chunk_steps: int) -> dict:
+    """`state` as run_args for the next chunk, whose clock starts at 0 again: times (second) move back
+    by the chunk's duration, the background generators' step indices (``next_*``) by its steps."""
+    from brian2 import Quantity
+    from brian2 import second as s_unit
+
+    owners = {g.name: g for g in objs["carried"]}
+    owners.update({f"w_{s}_{t}": objs[f"syn_{s}_{t}"] for s, t in PLASTIC})
+    args = {}
+    for key, value in state.items():
+        owner, name = key.split(".")
+        obj = owners[owner]
+        var = obj.variables[name]
+        if var.dim == s_unit.dim:
+            value = value - chunk_s
+        elif name.startswith("next_"):
+            value = value - chunk_steps
+        args[getattr(obj, name)] = Quantity(value, dim=var.dim)
+    return args
+
+
+def _chunk_outputs(p: Params, objs: dict) -> dict:
+    """What one chunk recorded: per population the summed counts and moving averages at each bin's
+    start (replicas x bins), the sampled weights (samples x times) and the synapses' owners."""
+    out = {}
+    for pop in POPULATIONS:
+        m = objs[f"{pop}_sums"]
+        for v in ("n_events_total", "n_bursts_total", "E_avg_total"):
+            out[f"{pop}.{v}"] = np.array(getattr(m, v)[:])
+    for key in (f"{s}_{t}" for s, t in PLASTIC):
+        out[f"w_{key}.trace"] = np.array(objs[f"w_{key}"].weight[:])
+        out[f"w_{key}.j"] = np.array(objs[f"syn_{key}"].j[:])
+    return out
+
+
+def _checkpoint_file(checkpoint, seed: int, k: int):
+    return checkpoint / f"seed{seed}_chunk{k:04d}.npz"
 
 
 def run_seed(p: Params, seed: int, backend: str, report: str | None = "text", compile_only: bool = False,
-             threads: int | None = None) -> tuple[dict, dict]:
-    """One network (all its replicas): binned counts per population and replica, the output's mean
-    moving-average rate per bin, and the sampled and final weights."""
+             threads: int | None = None, checkpoint=None) -> tuple[dict, dict]:
+    """One network (all its replicas), run chunk by chunk (standalone; :meth:`Params.chunking`):
+    binned counts per population and replica, the output's mean moving-average rate per bin, and the
+    sampled and final weights. With `checkpoint` (a directory) every finished chunk is written there
+    (its records and final state) and chunks found there are not run again."""
+    import os
+    from pathlib import Path
+
     with backends.backend(backend, key=build_key(p), threads=threads, dt=p.dt, seed=seed,
                           compile_only=compile_only) as sim:
-        net, objs = sim.model(lambda: build_network(p), p.build_identity())
-        wall = sim.run(net, p.duration, report=report)
-        if compile_only:
-            return {}, wall
-        n, R = p.n, p.replicas
-        bin_s = float(p.bin / second)
-        out = {}
-        for pop in POPULATIONS:
-            m = objs[f"{pop}_sums"]
-            E, B = np.array(m.n_events_total[:]), np.array(m.n_bursts_total[:])      # replicas x (bins)
-            out[f"{pop}_events"] = np.diff(E, axis=1)
-            out[f"{pop}_bursts"] = np.diff(B, axis=1)
-            out[f"{pop}_avg_er_hz"] = np.array(m.E_avg_total[:]) / (n * float(p.tau_avg / second))
-        for key in (f"{s}_{t}" for s, t in PLASTIC):
-            S = objs[f"syn_{key}"]
-            j = np.array(S.j[:])
-            w = np.array(S.weight[:])
-            owner = j // n
-            out[f"w_{key}_final"] = np.array([w[owner == r].mean() for r in range(R)])
-            idx = objs["sample_index"]
-            idx = idx[idx < len(w)]
-            trace = np.array(objs[f"w_{key}"].weight[:])[: len(idx)]                  # samples x times
-            out[f"w_{key}_mean"] = np.array([trace[owner[idx] == r].mean(axis=0) for r in range(R)])
-        out["w_t_s"] = np.array(objs[f"w_{PLASTIC[0][0]}_{PLASTIC[0][1]}"].t[:] / second)
-        out["bin_s"] = bin_s
-    return out, wall
+        C, chunks = p.chunking(sim.standalone)
+        net, objs = sim.model(lambda: build_network(p, sim.standalone, backend, threads), p.build_identity())
+        values = schedule_values(p, sim.standalone)
+        chunk_s = C * float(p.bin / second)
+        chunk_steps = int(round(C * float(p.bin / p.dt)))
+        records, state, wall = [], None, {"build_wall_s": 0.0, "sim_wall_s": 0.0}
+        if checkpoint is not None:
+            checkpoint = Path(checkpoint)
+            while len(records) < chunks and _checkpoint_file(checkpoint, seed, len(records)).exists():
+                with np.load(_checkpoint_file(checkpoint, seed, len(records))) as f:
+                    records.append({k[4:]: f[k] for k in f.files if k.startswith("rec:")})
+                    state = {k[4:]: f[k] for k in f.files if k.startswith("end:")}
+            if records:
+                log.info("%s: seed %d resumes after chunk %d of %d (%s)", NAME, seed, len(records), chunks, checkpoint)
+        for k in progress(range(len(records), chunks), f"{NAME}: seed {seed}, chunks"):
+            run_args = None
+            if sim.standalone:
+                run_args = {objs["timed"][name]: v[k * C:(k + 1) * C] * unit for name, (v, unit) in values.items()}
+                if state is not None:
+                    run_args.update(_shifted_run_args(objs, state, chunk_s, chunk_steps))
+            saved = os.environ.get(backends.STREAM_ENV)
+            if k > 0:
+                os.environ[backends.STREAM_ENV] = str(k)
+            try:
+                if sim.warm is None and sim.run_directory is None:
+                    w = sim.run(net, C * p.bin, report=report, run_args=run_args)
+                else:
+                    w = {"build_wall_s": 0.0, "sim_wall_s": sim.rerun(run_args)}
+            finally:
+                if saved is None:
+                    os.environ.pop(backends.STREAM_ENV, None)
+                else:
+                    os.environ[backends.STREAM_ENV] = saved
+            wall = {key: wall[key] + w[key] for key in wall}
+            if compile_only:
+                return {}, wall
+            records.append(_chunk_outputs(p, objs))
+            state = _state(objs)
+            if checkpoint is not None:
+                checkpoint.mkdir(parents=True, exist_ok=True)
+                target = _checkpoint_file(checkpoint, seed, k)
+                tmp = target.with_suffix(f".tmp-{os.getpid()}.npz")
+                np.savez(tmp, **{f"rec:{a}": b for a, b in records[-1].items()}, **{f"end:{a}": b for a, b in state.items()})
+                os.replace(tmp, target)
+    return _collate(p, records, state), wall
+
+
+def _collate(p: Params, records: list, state: dict) -> dict:
+    """The chunks' records joined into the run's arrays (the padded bins dropped)."""
+    n, R = p.n, p.replicas
+    N = len(p.timeline()["phase"]) - 1           # recorded bins (the tail bin closes the last one)
+    out = {}
+    for pop in POPULATIONS:
+        E, B, A = (np.concatenate([r[f"{pop}.{v}"] for r in records], axis=1)[:, :N + 1]
+                   for v in ("n_events_total", "n_bursts_total", "E_avg_total"))
+        out[f"{pop}_events"], out[f"{pop}_bursts"] = np.diff(E, axis=1), np.diff(B, axis=1)
+        out[f"{pop}_avg_er_hz"] = A / (n * float(p.tau_avg / second))
+    idx = _sample_index(p)
+    for key in (f"{s}_{t}" for s, t in PLASTIC):
+        w, owner = state[f"w_{key}.weight"], records[0][f"w_{key}.j"] // n
+        out[f"w_{key}_final"] = np.array([w[owner == r].mean() for r in range(R)])
+        trace = np.concatenate([r[f"w_{key}.trace"] for r in records], axis=1)      # samples x times
+        mine = owner[idx[idx < len(owner)]][:len(trace)]
+        out[f"w_{key}_mean"] = np.array([trace[mine == r].mean(axis=0) if np.any(mine == r)
+                                         else np.full(trace.shape[1], np.nan) for r in range(R)])
+    n_w = out[f"w_{PLASTIC[0][0]}_{PLASTIC[0][1]}_mean"].shape[1]
+    out["w_t_s"] = np.arange(n_w) * 2 * float(p.bin / second)
+    return out
 
 
 def run(params: Params = Params(), backend: str = "runtime", threads: int | None = None,
-        report: str | None = "text") -> Result:
-    """Run every seed (one build; each a network of ``replicas`` copies). Arrays have one row per
-    realisation (seed by seed, replica by replica)."""
+        report: str | None = "text", checkpoint=None) -> Result:
+    """Run every seed (one build; each a network of ``replicas`` copies, in chunks on standalone
+    devices). Arrays have one row per realisation (seed by seed, replica by replica). With
+    `checkpoint` (a directory; ``burstsim run`` uses ``<out>/checkpoint``) a killed run started again
+    with the same parameters resumes from its last finished chunk; a directory holding another run's
+    chunks is refused."""
+    import json
+    from pathlib import Path
+
     backends.check_backend(backend, threads)
     p = params
+    if checkpoint is not None:
+        checkpoint = Path(checkpoint)
+        mine = json.dumps(params_to_json(p), sort_keys=True, default=str)
+        ident = checkpoint / "params.json"
+        if ident.exists():
+            theirs = json.loads(ident.read_text())
+            ours = json.loads(mine)
+            diff = sorted(k for k in set(theirs) | set(ours) if theirs.get(k) != ours.get(k))
+            if diff:
+                raise ValueError(f"checkpoint {checkpoint} holds the chunks of a run with other parameters "
+                                 f"({', '.join(diff)}); choose another --out or remove it")
+        else:
+            checkpoint.mkdir(parents=True, exist_ok=True)
+            ident.write_text(mine)
     per_seed, walls = [], []
     with equations.recording() as model, backends.keep_compiled():
         for k in progress(range(p.seeds), f"{NAME} on {backend}: seeds"):
-            out, wall = run_seed(p, p.seed + k, backend, report, threads=threads)
+            out, wall = run_seed(p, p.seed + k, backend, report, threads=threads, checkpoint=checkpoint)
             per_seed.append(out)
             walls.append(wall)
     tl = p.timeline()
@@ -455,7 +612,7 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
     arrays["seeds"] = np.arange(p.seed, p.seed + p.seeds)
     arrays["w_t_s"] = per_seed[0]["w_t_s"]
     for key in per_seed[0]:
-        if key not in ("w_t_s", "bin_s"):
+        if key != "w_t_s":
             arrays[key] = np.concatenate([o[key] for o in per_seed])
     sim_s = float(p.duration / second)
     total = float(sum(w["sim_wall_s"] for w in walls))
