@@ -1,6 +1,8 @@
 """Spiking XOR (issue 16): schedule, analysis, bad input, the quick variant on runtime and cpp, the
 cuda build."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from brian2 import ms, pA, second
@@ -188,15 +190,15 @@ def test_cuda_build_compiles():
     assert (backends.build_directory("cuda", xor.build_key(p)) / "main").is_file()
 
 
-def test_killed_run_resumes_from_its_last_chunk_with_the_same_result(tmp_path):
+def test_killed_run_resumes_from_its_last_chunk_with_the_same_result(quick_cpp, tmp_path):
     """Chunks whose final state seeds the next: with the last chunks' files removed (a run killed
-    half-way), the same call runs only those again and gives the uninterrupted run's arrays exactly;
-    a checkpoint of other parameters is refused."""
-    p = xor.Params.quick(schedule="single_phase", epochs=2, probe_every=1)
+    half-way), the same call runs only those again and gives the uninterrupted run's arrays exactly
+    (the fixture's run, without a checkpoint); a checkpoint of other parameters is refused."""
+    p, learn, _ = quick_cpp
     C, chunks = p.chunking()
     assert chunks >= 3
     ck = tmp_path / "checkpoint"
-    full = xor.run(p, backend="cpp", report=None, checkpoint=ck)
+    xor.run(p, backend="cpp", report=None, checkpoint=ck)
     files = sorted(ck.glob("seed*_chunk*.npz"))
     assert len(files) == chunks
     for f in files[chunks // 2:]:
@@ -204,11 +206,10 @@ def test_killed_run_resumes_from_its_last_chunk_with_the_same_result(tmp_path):
     kept = {f: f.stat().st_mtime_ns for f in files[:chunks // 2]}
     resumed = xor.run(p, backend="cpp", report=None, checkpoint=ck)
     assert {f: f.stat().st_mtime_ns for f in kept} == kept          # finished chunks are not run again
-    for key, value in full.arrays.items():
+    for key, value in learn.arrays.items():
         np.testing.assert_array_equal(resumed.arrays[key], value, err_msg=key)
-    # the chunks continue each other: the output rate never drops to nothing at a chunk boundary
-    E = full.arrays["output_events"].sum(axis=0)
+    # the chunks continue each other: the output keeps firing across a chunk boundary
+    E = learn.arrays["output_events"].sum(axis=0)
     assert np.all(E[C - 2:C + 2] > 0)
     with pytest.raises(ValueError, match="other parameters.*eta_output"):
-        xor.run(xor.Params.quick(schedule="single_phase", epochs=2, probe_every=1, eta_output=1e-3),
-                backend="cpp", report=None, checkpoint=ck)
+        xor.run(dataclasses.replace(p, eta_output=1e-3), backend="cpp", report=None, checkpoint=ck)
