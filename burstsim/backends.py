@@ -585,6 +585,10 @@ def _cuda_prefs(compile_only: bool) -> None:
     nvcc_args = list(prefs.devices.cuda_standalone.cuda_backend.extra_compile_args_nvcc)
     if "-std=c++17" not in nvcc_args:
         prefs.devices.cuda_standalone.cuda_backend.extra_compile_args_nvcc = nvcc_args + ["-std=c++17"]
+    # brian2cuda 1.0b1's reset template puts the scalar (loop-invariant) code and the vector code in
+    # one scope: a reset that reads t or dt in both (BurstPoisson's t_burst, t_ref_end) declares them
+    # twice and nvcc refuses it. Without loop-invariant optimisation the scalar code is empty.
+    prefs.codegen.loop_invariant_optimisations = False
     inc, lib = curand_paths()
     if f"-I{inc}" not in nvcc_args:
         prefs.devices.cuda_standalone.cuda_backend.extra_compile_args_nvcc += [f"-I{inc}"]

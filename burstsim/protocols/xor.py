@@ -289,6 +289,8 @@ class Params(ParamsBase):
             return total + total % 2, 1
         C = self.chunk_epochs * 4 * self.bins_per_example
         C += C % 2
+        if C >= total:
+            return total + total % 2, 1
         return C, -(-total // C)
 
 
