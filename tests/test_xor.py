@@ -5,7 +5,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from brian2 import ms, pA, second
+from brian2 import second
 
 from burstsim import backends, cli
 from burstsim.protocols import xor
