@@ -297,3 +297,55 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
     """Cosine similarity (0 when either vector is zero)."""
     norm = np.linalg.norm(a) * np.linalg.norm(b)
     return float(a @ b / norm) if norm > 0 else 0.0
+
+
+# --- spiking XOR (protocols.xor): arrays ``timeline_*`` (per bin), ``<population>_events``/``_bursts``
+# (realisations x bins) and ``output_avg_er_hz`` (realisations x bin starts) ------------------------
+
+#: the four examples of an XOR epoch in the published order (bit 1, bit 2)
+XOR_PATTERNS = ((0, 0), (1, 0), (0, 1), (1, 1))
+XOR_PHASES = ("burn_in", "pre_test", "train", "probe", "post_test", "tail")   # ``timeline_phase`` indexes these
+
+
+def xor_pattern_rates(a: dict, phase: int, pop: str, n: int, bin_s: float, epoch: int | None = None) -> tuple:
+    """(event rate Hz, burst probability) per realisation and pattern over the last half of each
+    example of `phase` (and `epoch`)."""
+    ph, pat, ex = a["timeline_phase"], a["timeline_pattern"], a["timeline_example"]
+    E, B = a[f"{pop}_events"].astype(float), a[f"{pop}_bursts"].astype(float)
+    sel = ph == phase
+    if epoch is not None:
+        sel &= a["timeline_epoch"] == epoch
+    er, bp = np.full((len(E), 4), np.nan), np.full((len(E), 4), np.nan)
+    for k in range(4):
+        bins = np.flatnonzero(sel & (pat == k))
+        if not len(bins):
+            continue
+        first_ex = ex[bins[0]]
+        bins = bins[ex[bins] == first_ex]
+        half = bins[len(bins) // 2:]
+        e, b = E[:, half].sum(axis=1), B[:, half].sum(axis=1)
+        er[:, k] = e / (n * bin_s * len(half))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            bp[:, k] = np.where(e > 0, b / np.where(e > 0, e, 1), np.nan)
+    return er, bp
+
+
+def xor_costs(a: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(epochs, cost per realisation and epoch): the summed cost of the four teacher-off examples
+    of each training (two-phase) or probe (single-phase) epoch."""
+    cb = a["timeline_cost_bin"].astype(bool) & np.isin(a["timeline_phase"], (2, 3))
+    bins = np.flatnonzero(cb)
+    r = a["output_avg_er_hz"][:, bins]
+    x = np.clip((r - 2.0) / 8.0, 0.01, 0.99)
+    bits = np.array(XOR_PATTERNS)[a["timeline_pattern"][bins]]
+    y = (bits[:, 0] ^ bits[:, 1]).astype(float)
+    c = -y * np.log(x) - (1 - y) * np.log(1 - x)
+    ep = a["timeline_epoch"][bins]
+    epochs = np.unique(ep)
+    return epochs, np.stack([c[:, ep == e].sum(axis=1) for e in epochs], axis=1)
+
+
+def xor_solved(er: np.ndarray, threshold_hz: float) -> np.ndarray:
+    """XOR solved per realisation: rates (realisations x 4 patterns) on the right side of the threshold."""
+    y = np.array([a ^ b for a, b in XOR_PATTERNS], bool)
+    return np.all(np.where(y, er > threshold_hz, er < threshold_hz), axis=1)

@@ -39,7 +39,7 @@ def _result(name: str) -> Result:
         return train(TrainConfig(hidden=(8, 8), epochs=2, align_samples=50), data, progress=False)
     from brian2 import pA, second
 
-    from burstsim.protocols import deep_credit, multiplexing, plasticity, single_phase, teacher_regression, transfer
+    from burstsim.protocols import deep_credit, multiplexing, plasticity, single_phase, teacher_regression, transfer, xor
 
     if name == "transfer":   # the README example's build (durations are not part of it), shorter
         p = transfer.Params(dend_currents=[0, 50, 100, 150] * pA, burn_in=0.5 * second, duration=0.5 * second)
@@ -55,6 +55,8 @@ def _result(name: str) -> Result:
         return deep_credit.run(deep_credit.Params.quick(), backend="cpp", report=None)
     if name == "teacher_regression":
         return teacher_regression.run(teacher_regression.Params.quick(), report=None)
+    if name == "xor":   # the build of tests/test_xor.py's quick run
+        return xor.run(xor.Params.quick(schedule="two_phase", replicas=2), backend="cpp", report=None)
     raise ValueError(name)
 
 

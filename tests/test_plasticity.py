@@ -70,7 +70,7 @@ def test_homeostatic_potentiation_on_presynaptic_events():
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"eta": 0}, "eta must be > 0"),
+    ({"eta": -1e-3}, "eta must be >= 0"),
     ({"tau_pre": -5 * ms}, "tau_pre must be > 0"),
     ({"tau_avg": 0 * second}, "tau_avg must be > 0"),
     ({"w_min": 1.0, "w_max": 0.5}, "weight bounds in the wrong order"),

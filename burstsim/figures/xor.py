@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from burstsim import analysis
 from burstsim.figures import nan_quiet, new_figure
 from burstsim.results import Result
 
@@ -66,8 +67,6 @@ def weight_change(result: Result) -> tuple[np.ndarray, dict]:
 
 def plot(results, **figure_kw):
     """The figure of one XOR Result or of several side by side (a ``matplotlib.figure.Figure``)."""
-    from burstsim.protocols import xor
-
     results = [results] if isinstance(results, Result) else list(results)
     fig = new_figure((3.6 * len(results) + 0.6, 10), **figure_kw)
     axes = np.array(fig.subplots(4, len(results), squeeze=False))
@@ -76,7 +75,7 @@ def plot(results, **figure_kw):
         n = int(prm["n"])
         bin_s = result.param("example_duration", "s") / int(prm["bins_per_example"])
         ax = axes[0, c]
-        epochs, cost = xor.costs(a)
+        epochs, cost = analysis.xor_costs(a)
         with nan_quiet():
             m, sd = np.nanmean(cost, axis=0), np.nanstd(cost, axis=0)
         ax.plot(epochs + 1, m, color="k", lw=1)
@@ -87,8 +86,8 @@ def plot(results, **figure_kw):
         ax.set_ylabel("cost")
         ax.legend(fontsize=7, frameon=False)
         ax = axes[1, c]
-        post, _ = xor.pattern_rates(a, 4, "output", n, bin_s)
-        last, _ = xor.pattern_rates(a, 2, "output", n, bin_s, epoch=int(prm["epochs"]) - 1)
+        post, _ = analysis.xor_pattern_rates(a, 4, "output", n, bin_s)
+        last, _ = analysis.xor_pattern_rates(a, 2, "output", n, bin_s, epoch=int(prm["epochs"]) - 1)
         x = np.arange(4)
         with nan_quiet():
             ax.bar(x, np.nanmean(post, axis=0), color=np.where(TARGET, "tab:blue", "0.7"), alpha=0.7)

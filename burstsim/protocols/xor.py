@@ -56,7 +56,7 @@ import math
 import numpy as np
 from brian2 import Hz, Network, NeuronGroup, StateMonitor, Synapses, TimedArray, mV, ms, nA, pA, second
 
-from burstsim import backends, equations, replicas, results
+from burstsim import analysis, backends, equations, replicas, results
 from burstsim.models import inputs, plasticity, pyramidal, readouts
 from burstsim.params import Params as ParamsBase
 from burstsim.params import param
@@ -70,10 +70,10 @@ G22 = "Greedy et al. 2022 Fig. 5 (spec burstccn.md s5.1)"
 POPULATIONS = ("input1", "input2", "hidden1", "hidden2", "output")
 HIDDEN = ("hidden1", "hidden2")
 #: the four examples of an epoch in the published order (bit 1, bit 2)
-PATTERNS = ((0, 0), (1, 0), (0, 1), (1, 1))
+PATTERNS = analysis.XOR_PATTERNS
 PLASTIC = tuple((src, tgt) for tgt in HIDDEN for src in ("input1", "input2")) + (("hidden1", "output"),
                                                                                  ("hidden2", "output"))
-PHASES = ("burn_in", "pre_test", "train", "probe", "post_test", "tail")
+PHASES = analysis.XOR_PHASES
 RULES = ("burstccn", "burstprop")
 SCHEDULES = ("two_phase", "single_phase")
 #: learning rates when not given: (input -> hidden, hidden -> output) per schedule
@@ -627,57 +627,9 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
     return result
 
 
-# --- analysis (numpy only) -----------------------------------------------------------------------
+# --- analysis (numpy only: burstsim.analysis) ------------------------------------------------------
 
-def binned(a: dict, pop: str, n: int, bin_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """Event rate (Hz) and burst probability per realisation and bin of population `pop`."""
-    E, B = a[f"{pop}_events"].astype(float), a[f"{pop}_bursts"].astype(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return E / (n * bin_s), np.where(E > 0, B / np.where(E > 0, E, 1), np.nan)
-
-
-def pattern_rates(a: dict, phase: int, pop: str, n: int, bin_s: float, epoch: int | None = None) -> tuple:
-    """(event rate Hz, burst probability) per realisation and pattern over the last half of each
-    example of `phase` (and `epoch`)."""
-    ph, pat, ex = a["timeline_phase"], a["timeline_pattern"], a["timeline_example"]
-    E, B = a[f"{pop}_events"].astype(float), a[f"{pop}_bursts"].astype(float)
-    sel = ph == phase
-    if epoch is not None:
-        sel &= a["timeline_epoch"] == epoch
-    er, bp = np.full((len(E), 4), np.nan), np.full((len(E), 4), np.nan)
-    for k in range(4):
-        bins = np.flatnonzero(sel & (pat == k))
-        if not len(bins):
-            continue
-        first_ex = ex[bins[0]]
-        bins = bins[ex[bins] == first_ex]
-        half = bins[len(bins) // 2:]
-        e, b = E[:, half].sum(axis=1), B[:, half].sum(axis=1)
-        er[:, k] = e / (n * bin_s * len(half))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            bp[:, k] = np.where(e > 0, b / np.where(e > 0, e, 1), np.nan)
-    return er, bp
-
-
-def costs(a: dict) -> tuple[np.ndarray, np.ndarray]:
-    """(epochs, cost per realisation and epoch): the summed cost of the four teacher-off examples
-    of each training (two-phase) or probe (single-phase) epoch."""
-    cb = a["timeline_cost_bin"].astype(bool) & np.isin(a["timeline_phase"], (2, 3))
-    bins = np.flatnonzero(cb)
-    r = a["output_avg_er_hz"][:, bins]
-    x = np.clip((r - 2.0) / 8.0, 0.01, 0.99)
-    bits = np.array(PATTERNS)[a["timeline_pattern"][bins]]
-    y = (bits[:, 0] ^ bits[:, 1]).astype(float)
-    c = -y * np.log(x) - (1 - y) * np.log(1 - x)
-    ep = a["timeline_epoch"][bins]
-    epochs = np.unique(ep)
-    return epochs, np.stack([c[:, ep == e].sum(axis=1) for e in epochs], axis=1)
-
-
-def solved(er: np.ndarray, threshold_hz: float) -> np.ndarray:
-    """XOR solved per realisation: rates (realisations x 4 patterns) on the right side of the threshold."""
-    y = np.array([a ^ b for a, b in PATTERNS], bool)
-    return np.all(np.where(y, er > threshold_hz, er < threshold_hz), axis=1)
+pattern_rates, costs, solved = analysis.xor_pattern_rates, analysis.xor_costs, analysis.xor_solved
 
 
 def _label(k: int) -> str:
