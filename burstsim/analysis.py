@@ -342,6 +342,8 @@ def xor_costs(a: dict) -> tuple[np.ndarray, np.ndarray]:
     c = -y * np.log(x) - (1 - y) * np.log(1 - x)
     ep = a["timeline_epoch"][bins]
     epochs = np.unique(ep)
+    if not len(epochs):
+        return epochs, np.zeros((len(r), 0))
     return epochs, np.stack([c[:, ep == e].sum(axis=1) for e in epochs], axis=1)
 
 

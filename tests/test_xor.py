@@ -170,9 +170,11 @@ def test_quick_cpp_figure(quick_cpp):
     assert len(fig.axes) == 8
 
 
-def test_quick_runtime_runs_the_same_network():
-    """The runtime device (coarse step, small): the input code separates "1" from "0"."""
-    p = xor.Params.quick(**xor.VARIANTS["coarse"], variant="coarse", example_duration=1 * second, epochs=1, n=40)
+def test_quick_runtime_runs_the_same_network(numpy_codegen):
+    """The runtime device (coarse step, small; numpy code generation, no compile): the input code
+    separates "1" from "0"."""
+    p = xor.Params.quick(**xor.VARIANTS["coarse"], variant="coarse", example_duration=1 * second, epochs=1, n=40,
+                         probe_every=1)
     r = xor.run(p, backend="runtime", report=None)
     er, _ = xor.pattern_rates(r.arrays, 1, "input1", p.n, float(p.bin / second))
     assert er[0, 1] > er[0, 0] + 3 and er[0, 3] > er[0, 2] + 3, er
