@@ -118,7 +118,7 @@ def _draw_all(mode: str, saved: dict) -> dict:
 
 
 EXPECTED_AXES = {"transfer": 4, "multiplexing": 6, "plasticity": 3, "single_phase": 8, "deep_credit": 5,
-                 "teacher_regression": 5, "train": 4}
+                 "teacher_regression": 5, "train": 4, "xor": 4}
 
 
 @pytest.mark.parametrize("mode", ["svg_backend", "no_brian2"])
