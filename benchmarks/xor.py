@@ -10,6 +10,10 @@ thread, so per core), against the published Auryn code (spec payeur2021.md s6.4 
 0.297 at 500 neurons per population, 0.114 at 200, on this class of machine; target at most 0.06 at
 500), and the pre-test event rate and burst probability of the inputs ("0" and "1") and of the
 output per pattern. One JSON object per configuration, then a table.
+
+``benchmarks/xor_reference.cpp`` is an independent plain C++ re-implementation of the published
+update order (its header says how to build and run it): the baseline that shows burstsim's network
+is the published one, in its pre-test rates and in its learning curve.
 """
 
 import argparse
