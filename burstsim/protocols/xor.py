@@ -370,7 +370,7 @@ r_hold : Hz  # the event rate the teacher reads (held through a two-phase learni
 r_teach = r_hold/Hz : 1
 f_up = int(r_teach <= 3) + int(r_teach > 3)*int(r_teach < 9)/clip(r_teach - 2, 1, 7) : 1
 f_down = int(r_teach >= 9) + int(r_teach > 3)*int(r_teach < 9)/clip(10 - r_teach, 1, 7) : 1
-I_teacher = teacher_on(t)*I_teach_max*(xor_target(t)*f_up - (1 - xor_target(t))*f_down) : amp
+I_teacher : amp  # the teacher's current (set each step, before the state update)
 """
             input_d = "I_teacher"
         g = pyramidal.burst_poisson_group(n * R, p.neuron, det, name=pop, namespace=ns, input_s=input_s,
@@ -381,7 +381,10 @@ I_teacher = teacher_on(t)*I_teach_max*(xor_target(t)*f_up - (1 - xor_target(t))*
         g.Vs = "E_L + V_init_sd*randn()"
         if pop == "output":
             g.Id = p.I_output_dend
-            g.run_regularly("r_hold = teacher_hold(t)*r_hold + (1 - teacher_hold(t))*event_rate",
+            # one evaluation per neuron and step (as a subexpression of the membrane equation the
+            # exponential Euler update would evaluate it several times)
+            g.run_regularly("r_hold = teacher_hold(t)*r_hold + (1 - teacher_hold(t))*event_rate\n"
+                            "I_teacher = teacher_on(t)*I_teach_max*(xor_target(t)*f_up - (1 - xor_target(t))*f_down)",
                             when="before_groups", name="output_teacher_rate")
         if pop == "hidden2":
             g.Id = p.I_hidden2_dend
