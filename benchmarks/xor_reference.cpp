@@ -2,7 +2,10 @@
 // re-implementation of the published update order, to cross-check burstsim.protocols.xor.
 // Written from the spec (payeur2021.md s1.1 step order, s2.2 BurstPoisson, s3 online event/burst
 // detection, s5.3 the plastic rule with its homeostatic band, s6.4 the network, teacher, cost and
-// schedule), not from the published code. One thread, no dependencies.
+// schedule), not from the published code. One thread, no dependencies. One deliberate departure
+// from s5.3, as the published code runs it: h+ = max(0, r_min - r) reads r from a 30 s trace of all
+// postsynaptic spikes that starts at 0.1 Hz (Auryn's BCPConnection::on_pre: AdaptiveEBCP's own
+// on_pre is not virtual, so EBCPConnection::propagate_forward never calls it); h- is as in s5.3.
 //
 //   g++ -O3 -march=native -o /tmp/xor_reference benchmarks/xor_reference.cpp
 //   /tmp/xor_reference N EPOCHS SEED [DT_MS]        e.g.  /tmp/xor_reference 200 100 1
@@ -41,13 +44,13 @@ struct Pop {
   // background: rate (Hz) and weight per channel 0..3 (ge_s, gi_s, ge_d, gi_d)
   D bg_rate[4], bg_w[4]; vector<long long> next[4];
   // detection for monitoring and for the plastic rule (post side): Ebar, Bbar, state
-  vector<D> Ebar, Bbar, Etr; vector<int> pstate; vector<int> mstate;  // Etr: pre event trace (tau_pre)
+  vector<D> Ebar, Bbar, Etr, hom;  // hom: the 30 s spike trace of h+ vector<int> pstate; vector<int> mstate;  // Etr: pre event trace (tau_pre)
   vector<int> prestate;  // pre-side detection state (events for EBCP/TransmitEvent)
   long long ev = 0, bu = 0;
   void init(int n_) {
     n = n_; Vs.assign(n, EL); Vd.assign(n, EL); ws.assign(n, 0); wd.assign(n, 1e-4); th.assign(n, thr0);
     ges.assign(n, 0); gis.assign(n, 0); ged.assign(n, 0); gid.assign(n, 0); tr16.assign(n, 0); Is.assign(n, 0); Id.assign(n, 0);
-    ref.assign(n, 0); bst.assign(n, 0); Ebar.assign(n, 0); Bbar.assign(n, 0); Etr.assign(n, 0); pstate.assign(n, 0); mstate.assign(n, 0); prestate.assign(n, 0);
+    ref.assign(n, 0); bst.assign(n, 0); Ebar.assign(n, 0); hom.assign(n, 3.0); Bbar.assign(n, 0); Etr.assign(n, 0); pstate.assign(n, 0); mstate.assign(n, 0); prestate.assign(n, 0);
     normal_distribution<D> nd(-70e-3, 5e-3); for (auto &v : Vs) v = nd(rng);
   }
 };
@@ -107,7 +110,7 @@ void step() {
     for (size_t k = 0; k < S.spk.size(); k++) { int j = S.spk[k];
       if (c.kind == 0) { if (!pre_event[c.src][k]) continue;
         for (int s : c.out[j]) { int i = c.post[s]; T.ges[i] += c.w[s];
-          if (plastic_on) { D rate = T.Ebar[i] / alpha; if (rate < rmin) { c.w[s] += c.eta * (rmin - rate); c.w[s] = min(1.0, max(0.0, c.w[s])); } } }
+          if (plastic_on) { D rate = T.hom[i] / 30.0; if (rate < rmin) { c.w[s] += c.eta * (rmin - rate); c.w[s] = min(1.0, max(0.0, c.w[s])); } } }
       } else if (c.kind == 1) { if (!pre_event[c.src][k]) continue; for (int s : c.out[j]) T.gis[c.post[s]] += c.w[s];
       } else { if (!post_burst[c.src][k]) continue; for (int s : c.out[j]) { if (c.kind == 2) T.ged[c.post[s]] += c.w[s]; else T.gid[c.post[s]] += c.w[s]; } }
     }
@@ -131,8 +134,9 @@ void step() {
   for (auto &g : P) for (int i = 0; i < g.n; i++) { g.Vs[i] += dt * g.Is[i] / Cs; g.Vd[i] += dt * g.Id[i] / Cd; }
   // 4. traces: increment then decay
   const D s16 = exp(-dt / tau16), sa = exp(-dt / alpha), sp = exp(-dt / tau_pre);
-  for (auto &g : P) { for (int i : g.spk) g.tr16[i] += 1;
-    for (int i = 0; i < g.n; i++) { g.tr16[i] *= s16; g.Ebar[i] *= sa; g.Bbar[i] *= sa; g.Etr[i] *= sp; } }
+  const D sh = exp(-dt / 30.0);
+  for (auto &g : P) { for (int i : g.spk) { g.tr16[i] += 1; g.hom[i] += 1; }
+    for (int i = 0; i < g.n; i++) { g.tr16[i] *= s16; g.Ebar[i] *= sa; g.Bbar[i] *= sa; g.Etr[i] *= sp; g.hom[i] *= sh; } }
   stepno++;
 }
 struct Stat { D e[5], bcount[5]; };
