@@ -79,7 +79,7 @@ class PlasticityParams(Params):
 def plastic_synapses(source, target, params: PlasticityParams = PlasticityParams(), target_var: str | None = "ge_s",
                      schedule: TimedArray | None = None, name: str = "plastic", connect: dict | None = None,
                      trace: str = "E_tr_pre", summed: str = "", on_post_extra: dict | None = None,
-                     averages: tuple[str, str] = ("E_avg", "B_avg")) -> Synapses:
+                     averages: tuple[str, str] = ("E_avg", "B_avg"), h_plus_rate: str = "event_rate") -> Synapses:
     """Synapses from `source` to `target` that learn with the burst-dependent rule.
 
     Presynaptic events transmit ``weight`` onto ``<target_var>_post`` without delay (Auryn's
@@ -94,7 +94,9 @@ def plastic_synapses(source, target, params: PlasticityParams = PlasticityParams
     postsynaptic ``"event"``/``"burst"`` pathways, run before the weight changes (tied feedback:
     ``{"event": "fb_event_pre += weight"}`` sends the weight back to the source). `averages` names the
     postsynaptic event and burst moving averages of the ``"moving_average"`` reference (default the
-    detection's, time constant ``tau_avg``; another pair gives the reference a time constant of its own)."""
+    detection's, time constant ``tau_avg``; another pair gives the reference a time constant of its own).
+    `h_plus_rate` names the postsynaptic rate (Hz) that h_plus compares with ``r_min`` (default the
+    event rate of the moving average; Payeur et al.'s XOR code reads a 30 s trace of all spikes)."""
     p = params
     if trace == "E_tr_pre":
         _check_detection(source, "tau_trace", p.tau_pre, "tau_pre", "source")
@@ -105,7 +107,7 @@ def plastic_synapses(source, target, params: PlasticityParams = PlasticityParams
         f"int({e} > 0)*clip({b}/({e} + int({e} <= 0)), 0, 1) + int({e} <= 0)")
     h_minus = "0" if p.r_max is None else (
         "int(event_rate_post > r_max)*(r_max - event_rate_post)/(event_rate_post + int(event_rate_post <= r_max)*Hz)")
-    h_plus = "0" if p.r_min is None else "clip(r_min - event_rate_post, 0*Hz, r_min)/Hz"
+    h_plus = "0" if p.r_min is None else f"clip(r_min - {h_plus_rate}_post, 0*Hz, r_min)/Hz"
     transmit = f"{target_var}_post += weight\n" if target_var else ""
     ns = {"eta": p.eta, "tau_avg": p.tau_avg, "p_b": p.p_b, "w_min": p.w_min, "w_max": p.w_max,
           "r_min": p.r_min if p.r_min is not None else 0 * Hz, "r_max": p.r_max if p.r_max is not None else 0 * Hz}

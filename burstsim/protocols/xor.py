@@ -125,6 +125,11 @@ class Params(ParamsBase):
     tau_pre: object = param(100 * ms, ms, "positive", "presynaptic event trace of the rule", P21)
     r_min: object = param(2 * Hz, Hz, "nonnegative", "homeostatic potentiation below this event rate (e_min)", P21)
     r_max: object = param(10 * Hz, Hz, "positive", "homeostatic depression above this event rate (e_max)", P21)
+    tau_hom: object = param(30 * second, second, "positive", "h+ reads the postsynaptic rate from a trace of all "
+                            "spikes with this time constant (Auryn's BCPConnection tr_hom: AdaptiveEBCP's own h+ "
+                            "is never called)", P21 + " (BCPConnection::on_pre)")
+    r_hom_init: object = param(0.1 * Hz, Hz, "nonnegative", "initial rate of that trace (30 s x 0.1 Hz)",
+                               P21 + " (BCPConnection::init)")
     w_init: float = param(0.234, None, "nonnegative", "initial plastic weight (1.3*0.18; g_L units, bounds 0 and 1)",
                           P21)
     w_ffi: float = param(0.25, None, "nonnegative", "event-driven feedforward GABA weight onto the soma (2.5*0.1)",
@@ -354,6 +359,10 @@ def build_network(p: Params, standalone: bool = False, backend: str = "runtime",
     ref = p.rule == "burstprop" and abs(float(p.reference_tau / p.tau_avg) - 1) > 1e-9
     ref_eqs = "\nE_ref : 1  # reference moving average of events (tau_ref)\nB_ref : 1\n" if ref else ""
     ref_reset = "\nE_ref += new_event\nB_ref += new_burst" if ref else ""
+    # h+ of the published code: a trace of all spikes (second spikes of bursts too), tau_hom
+    hom_eqs = ("\ndhom_trace/dt = -hom_trace/tau_hom : 1  # all spikes (h+)\nhom_rate = hom_trace/tau_hom : Hz\n"
+               "tau_hom : second (shared, constant)\n")
+    hom_reset = "\nhom_trace += 1"
     groups, objects = {}, []
     for k, pop in enumerate(POPULATIONS):
         ns, input_s, input_d, extra, reset = {}, "0*amp", "0*amp", counting, count_reset
@@ -361,7 +370,7 @@ def build_network(p: Params, standalone: bool = False, backend: str = "runtime",
             ns["I_code"] = timed[f"I_code_{pop}"]
             input_s = "I_code(t)"
         else:
-            extra, reset = extra + ref_eqs, reset + ref_reset
+            extra, reset = extra + ref_eqs + hom_eqs, reset + ref_reset + hom_reset
         if pop == "output":
             ns.update({g: gates[g] for g in ("teacher_on", "xor_target", "teacher_hold")})
             ns["I_teach_max"] = p.I_teach
@@ -379,6 +388,9 @@ I_teacher : amp  # the teacher's current (set each step, before the state update
         replicas.add_index(g, n)
         g.namespace["V_init_sd"] = p.V_init_sd
         g.Vs = "E_L + V_init_sd*randn()"
+        if not pop.startswith("input"):
+            g.tau_hom = p.tau_hom
+            g.hom_trace = float(p.tau_hom * p.r_hom_init)
         if pop == "output":
             g.Id = p.I_output_dend
             # one evaluation per neuron and step (as a subexpression of the membrane equation the
@@ -402,7 +414,7 @@ I_teacher : amp  # the teacher's current (set each step, before the state update
         key = f"{src}_{tgt}"
         S = plasticity.plastic_synapses(groups[src], groups[tgt], p.plasticity(eta_o if tgt == "output" else eta_h),
                                         target_var="ge_s", schedule=gates["plastic_gate"], name=f"w_{key}",
-                                        averages=averages)
+                                        averages=averages, h_plus_rate="hom_rate")
         replicas.connect_within(S, n, p=p.p_ff)
         S.weight = p.w_init
         ffi = Synapses(groups[src], groups[tgt], on_pre={"pre": "gi_s_post += w_ffi"}, on_event={"pre": "event"},
