@@ -130,8 +130,8 @@ def test_quick_cpp_input_code_sets_the_published_operating_point(quick_cpp):
 
 def test_quick_cpp_teacher_moves_output_burst_probability_by_target(quick_cpp):
     """In the learning bins the teacher depolarises the output dendrites for target 1 (the output
-    fires below 3 Hz here: the full +1 nA) and, for target 0, hyperpolarises them only above 3 Hz
-    (none here): the output burst probability rises for target 1 only."""
+    fires below 3 Hz here: the full +1 nA) and, for target 0, hyperpolarises them only above 3 Hz:
+    the output burst probability rises by more than 0.3 for target 1 and never rises for target 0."""
     p, learn, _ = quick_cpp
     a = learn.arrays
     E, B = a["output_events"].sum(axis=0), a["output_bursts"].sum(axis=0)
@@ -141,7 +141,7 @@ def test_quick_cpp_teacher_moves_output_burst_probability_by_target(quick_cpp):
     bp0 = B[teach & (y == 0)].sum() / E[teach & (y == 0)].sum()
     off = ~teach & (a["timeline_phase"] == 2)
     bp_off = B[off].sum() / E[off].sum()
-    assert bp1 > bp_off + 0.3 and abs(bp0 - bp_off) < 0.05, (bp1, bp_off, bp0)
+    assert bp1 > bp_off + 0.3 and bp0 < bp_off + 0.02, (bp1, bp_off, bp0)
 
 
 def test_quick_cpp_weights_learn_and_the_control_does_not(quick_cpp):
