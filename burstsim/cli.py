@@ -194,6 +194,8 @@ def cmd_run(args) -> int:
         print(f"figure:  {path / (args.protocol + '.png')}")
     print(f"summary: {path / 'summary.json'}")
     print(json.dumps(result.summary, indent=2, default=str))
+    if hasattr(module, "table"):
+        print(module.table(result))
     return 0
 
 

@@ -77,6 +77,23 @@ def test_verdict_and_cost_from_rates():
     np.testing.assert_allclose(c, 4 * np.log(2))
 
 
+def test_summary_and_table_give_the_post_test_per_pattern_in_the_papers_order():
+    from burstsim.results import Result, params_to_json
+    p, a = _synthetic([[2.0, 9.0, 9.5, 3.0], [2.0, 9.0, 5.0, 3.0]])
+    r = Result(protocol="xor", params=params_to_json(p), arrays=a, summary={}, seed=1, backend="runtime",
+               wall_times={"sim_wall_s": 1.0})
+    r.summary = xor.summary(r)
+    s = r.summary
+    assert (s["realisations"], s["solved_count"], s["solved_r0"], s["solved_r1"]) == (2, 1, 1.0, 0.0)
+    assert "n" not in s                                   # n is the population size, not a count
+    assert s["post_er_hz_10_r1"] == pytest.approx(9.0) and s["post_er_hz_01_r1"] == pytest.approx(5.0)
+    text = xor.table(r)
+    assert "solved in 1 of 2" in text
+    # the papers' order 00, 01, 10, 11: pattern (0, 1) is the third of PATTERNS
+    post = [line for line in text.splitlines() if "post-test ER" in line]
+    assert [float(v) for v in post[1].split()[-4:]] == [2.0, 5.0, 9.0, 3.0]
+
+
 @pytest.mark.parametrize("changes, message", [
     ({"learning_fraction": 1.5}, "not shorter than the example"),
     ({"learning_fraction": 0.13}, "whole number of bins"),

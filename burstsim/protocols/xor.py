@@ -685,11 +685,34 @@ def summary(result: Result) -> dict:
         out.update({k: float(v) for k, v in rows[0].items()})
     else:
         stats, _ = replicas.summarise(rows)
-        out.update(stats)
+        out.update({k: v for k, v in stats.items() if k not in ("n", "replicas")})  # n: neurons per population
         for q, row in enumerate(rows):
             out.update({f"{k}_r{q}": float(v) for k, v in row.items()})
     out.update({k: float(v) for k, v in result.wall_times.items()})
     return out
+
+
+def table(result: Result) -> str:
+    """The summary as text, one block per realisation: per pattern (00, 01, 10, 11, the papers'
+    order) the output event rate (Hz) and burst probability of the pre-test, the last training epoch
+    and the post-test, the verdict and the cost over the first and last 10 cost epochs."""
+    s, R = result.summary, int(result.summary["realisations"])
+    order = ("00", "01", "10", "11")
+    lines = [f"xor {s['rule']} {s['schedule']}: solved in {s['solved_count']} of {R} (post-test output "
+             f"event rate on the right side of {result.param('threshold', 'Hz'):g} Hz for all four patterns)"]
+    for q in range(R):
+        tag = "" if R == 1 else f"_r{q}"
+        def row(metric, fmt):
+            return "  ".join(format(s[f"{metric}_{lab}{tag}"], fmt) for lab in order)
+        lines += [f"realisation {q}: {'solved' if s['solved' + tag] else 'not solved'}, cost first 10 "
+                  f"{s['cost_first10' + tag]:.2f}, last 10 {s['cost_last10' + tag]:.2f}",
+                  f"  {'':22}" + "  ".join(f"{lab:>5}" for lab in order),
+                  f"  {'pre-test ER (Hz)':22}" + row("pre_er_hz", "5.2f"),
+                  f"  {'last epoch ER (Hz)':22}" + row("last_er_hz", "5.2f"),
+                  f"  {'last epoch BP':22}" + row("last_bp", "5.3f"),
+                  f"  {'post-test ER (Hz)':22}" + row("post_er_hz", "5.2f"),
+                  f"  {'post-test BP':22}" + row("post_bp", "5.3f")]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
