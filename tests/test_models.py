@@ -130,6 +130,26 @@ def test_per_step_background_counts_are_poisson_and_independent(numpy_codegen):
     assert np.all(np.abs(corr[np.triu_indices(4, 1)]) < 0.01), corr
 
 
+def test_per_step_background_takes_a_step_longer_than_the_input_interval(numpy_codegen):
+    """At 500 Hz and dt = 2 ms (rate*dt = 1) a binomial input per step is impossible and refused,
+    while the per-step Poisson count has mean and variance 1."""
+    from burstsim.models import inputs
+
+    bg = inputs.PoissonBackground(rate=500 * Hz, n_exc=1, n_inh=1, w_exc_soma=1, w_inh_soma=1, w_exc_dend=1,
+                                  w_inh_dend=1)
+    with backends.backend("runtime") as sim:
+        defaultclock.dt = 2 * ms
+        seed(4)
+        g = NeuronGroup(4000, "ge_s : 1\ngi_s : 1\nge_d : 1\ngi_d : 1\n" + inputs.STEP_DRAW, name="counted_2ms")
+        with pytest.raises(ValueError, match="not below 1/dt"):
+            inputs.poisson_background(g, bg, draws="events")
+        objs = inputs.poisson_background(g, bg, draws="steps")
+        mon = StateMonitor(g, "ge_d", record=True, name="counted_2ms_mon")
+        sim.run(Network(g, *objs, mon), 40 * defaultclock.dt, report=None)
+        x = np.diff(np.array(mon.ge_d[:]), axis=1)
+    assert x.mean() == pytest.approx(1.0, rel=0.02) and x.var() == pytest.approx(1.0, rel=0.04)
+
+
 def test_pulse_noise_one_draw_matches_four_independent_flags(numpy_codegen):
     """Per compartment and step the net pulse is +A or -A, each with probability p(1 - p)
     (p = rate*dt), as the difference of two independent flags; soma and dendrite are independent."""

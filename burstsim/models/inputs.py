@@ -67,9 +67,10 @@ def poisson_background(group, bg: PoissonBackground = SHARED_POOL, draws: str = 
             [("ge_s", bg.n_exc, bg.w_exc_soma, bg.rate), ("gi_s", bg.n_inh, bg.w_inh_soma, bg.rate),
              ("ge_d", bg.n_exc, bg.w_exc_dend, rate_d), ("gi_d", bg.n_inh, bg.w_inh_dend, rate_d)]
             if w > 0 and n > 0 and r > 0 * Hz]
-    for rate in (bg.rate, rate_d):
-        if not float(rate / Hz) * dt < 1:
-            raise ValueError(f"background rate {rate} is not below 1/dt ({1 / dt:g} Hz); use a smaller dt")
+    for rate in (bg.rate, rate_d):      # a binomial count per step (events) needs rate*dt < 1; a Poisson count not
+        if draws != "steps" and not float(rate / Hz) * dt < 1:
+            raise ValueError(f"background rate {rate} is not below 1/dt ({1 / dt:g} Hz); use a smaller dt "
+                             "or draws='steps'")
     if not spec:
         return []
     if draws == "steps":

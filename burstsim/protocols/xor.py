@@ -188,9 +188,9 @@ class Params(ParamsBase):
                 if getattr(self, k) != v:
                     raise ValueError(f"variant={self.variant!r} runs with {k} = {v}, got {getattr(self, k)}; "
                                      f"use Params.from_variant({self.variant!r})")
-        for bg in (self.bg_input, self.bg_hidden, self.bg_output):
+        for bg in (self.bg_input, self.bg_hidden, self.bg_output):    # a binomial per step needs rate*dt < 1
             for rate in (bg.rate, bg.rate if bg.rate_dend is None else bg.rate_dend):
-                if not float(rate * self.dt) < 1:
+                if _background_draws(self) == "events" and not float(rate * self.dt) < 1:
                     raise ValueError(f"background rate {rate} is not below 1/dt ({1 / float(self.dt / second):g} Hz);"
                                      " use a smaller dt")
 
