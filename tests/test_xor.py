@@ -198,6 +198,20 @@ def test_quick_runtime_runs_the_same_network(numpy_codegen):
     assert np.isfinite(r.summary["cost_first10"]) and r.summary["realisations"] == 1
 
 
+def test_burstprop_single_phase_reference_averages_with_its_own_time_constant(numpy_codegen):
+    """Single-phase Burstprop: the reference moving averages (tau_ref 4 s) beside the rates' (0.5 s
+    here), on the plastic targets only. From 0 at a steady rate r, after t = 1 s the counts are
+    r tau (1 - exp(-t/tau)): the reference holds 0.885/0.432 = 2.05 times the rate trace."""
+    p = xor.Params.quick(**xor.VARIANTS["coarse"], variant="coarse", schedule="single_phase", rule="burstprop", n=40)
+    assert float(p.reference_tau / second) == 4 and float(p.tau_avg / second) == 0.5
+    net, objs = xor.build_network(p)
+    g = objs["groups"]["hidden1"]
+    net.run(1 * second)
+    assert np.mean(g.E_avg) > 0.1
+    assert 1.7 < np.mean(g.E_ref) / np.mean(g.E_avg) < 2.5, (np.mean(g.E_ref), np.mean(g.E_avg))
+    assert "E_ref" not in objs["groups"]["input1"].variables
+
+
 @pytest.mark.cuda_build
 @pytest.mark.slow
 def test_cuda_build_compiles():

@@ -400,7 +400,7 @@ I_teacher : amp  # the teacher's current (set each step, before the state update
                             when="before_groups", name="output_teacher_rate")
         if pop == "hidden2":
             g.Id = p.I_hidden2_dend
-        if ref:
+        if ref and not pop.startswith("input"):
             g.namespace["tau_ref"] = p.reference_tau
             g.run_regularly("E_ref *= exp(-dt/tau_ref)\nB_ref *= exp(-dt/tau_ref)", when="groups", order=1,
                             name=f"{pop}_reference_decay")
