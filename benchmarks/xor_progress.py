@@ -1,0 +1,42 @@
+"""The cost of unfinished spiking XOR runs so far, from their checkpoint chunks (``burstsim run
+xor`` writes them to ``<out>/checkpoint``): per realisation the mean cost of each block of 10 cost
+epochs (chance 4 ln 2 = 2.77) and the epoch reached.
+
+    python benchmarks/xor_progress.py out/xor_acceptance/sp_ccn200 ...
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from burstsim import analysis
+from burstsim.protocols import xor
+
+
+def progress(out: Path) -> str:
+    ck = out / "checkpoint"
+    p = xor.Params.from_json(json.loads((ck / "params.json").read_text()))
+    chunks = sorted(ck.glob(f"seed{p.seed}_chunk*.npz"))
+    if not chunks:
+        return f"{out.name}: no chunk finished yet"
+    avg = np.concatenate([np.load(c)["rec:output.E_avg_total"] for c in chunks], axis=1)
+    tl = p.timeline()
+    m = min(avg.shape[1], len(tl["phase"]))
+    a = {f"timeline_{k}": v[:m] for k, v in tl.items()}
+    a["output_avg_er_hz"] = avg[:, :m] / (p.n * float(p.tau_avg / xor.second))
+    epochs, c = analysis.xor_costs(a)
+    C, n_chunks = p.chunking()
+    lines = [f"{out.name}: {len(chunks)} of {n_chunks} chunks, cost epochs through epoch {epochs[-1] if len(epochs) else '-'}"]
+    for q in range(len(c)):
+        blocks = [c[q, i:i + 10].mean() for i in range(0, c.shape[1], 10)]
+        lines.append(f"  r{q}: " + " ".join(f"{b:.2f}" for b in blocks))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    for d in sys.argv[1:]:
+        print(progress(Path(d)))
