@@ -103,6 +103,9 @@ def test_summary_and_table_give_the_post_test_per_pattern_in_the_papers_order():
     ({"rule": "backprop"}, "rule=.backprop. is not allowed"),
     ({"schedule": "three_phase"}, "schedule=.three_phase. is not allowed"),
     ({"example_duration": 1 * second, "bins_per_example": 3}, "whole number of bins|whole number of steps"),
+    ({"p_b_hidden": (0.2, 1.2)}, "p_b_hidden must be None or two burst probabilities"),
+    ({"p_b_hidden": (0.2,)}, "p_b_hidden must be None or two burst probabilities"),
+    ({"hidden_reference": "median"}, "hidden_reference=.median. is not allowed"),
 ])
 def test_bad_parameters(changes, message):
     with pytest.raises(ValueError, match=message):
@@ -210,6 +213,28 @@ def test_burstprop_single_phase_reference_averages_with_its_own_time_constant(nu
     assert np.mean(g.E_avg) > 0.1
     assert 1.7 < np.mean(g.E_ref) / np.mean(g.E_avg) < 2.5, (np.mean(g.E_ref), np.mean(g.E_avg))
     assert "E_ref" not in objs["groups"]["input1"].variables
+
+
+def test_burstccn_hidden_references_per_population(numpy_codegen):
+    """BurstCCN's output keeps the constant p_b; the input -> hidden connections compare with a
+    constant per hidden population (p_b_hidden) or with the hidden population's own moving average
+    (hidden_reference, tau_ref 4 s single-phase: 2.05 times the 0.5 s rate trace after 1 s)."""
+    base = dict(**xor.VARIANTS["coarse"], variant="coarse", schedule="single_phase", rule="burstccn", n=40)
+    p = xor.Params.quick(**base, p_b_hidden=(0.21, 0.35))
+    _, objs = xor.build_network(p)
+    got = {k: objs[f"syn_{k}"].namespace["p_b"] for k in ("input1_hidden1", "input2_hidden2", "hidden1_output")}
+    assert got == {"input1_hidden1": 0.21, "input2_hidden2": 0.35, "hidden1_output": 0.401}
+    assert "E_ref" not in objs["groups"]["hidden1"].variables
+    p = xor.Params.quick(**base, hidden_reference="moving_average")
+    net, objs = xor.build_network(p)
+
+    assert "B_ref" in "".join(str(pw.code) for pw in objs["syn_input1_hidden1"]._pathways)
+    assert "p_b" not in "".join(str(pw.code) for pw in objs["syn_input1_hidden1"]._pathways)
+    assert "p_b" in "".join(str(pw.code) for pw in objs["syn_hidden2_output"]._pathways)
+    assert "E_ref" not in objs["groups"]["output"].variables
+    g = objs["groups"]["hidden2"]
+    net.run(1 * second)
+    assert 1.7 < np.mean(g.E_ref) / np.mean(g.E_avg) < 2.5, (np.mean(g.E_ref), np.mean(g.E_avg))
 
 
 @pytest.mark.cuda_build

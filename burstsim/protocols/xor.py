@@ -22,7 +22,11 @@ background onto its four conductances (``models.inputs.poisson_background``). Pa
 
 ``rule`` picks the reference burst probability of all six plastic connections: ``"burstccn"``
 (Greedy et al.: the constant p_b = 0.401) or ``"burstprop"`` (Payeur et al.: the postsynaptic
-moving average B/E, time constant ``tau_ref``). ``schedule`` picks when the teacher and plasticity
+moving average B/E, time constant ``tau_ref``). Greedy et al. give the output's reference only;
+under ``"burstccn"`` the input -> hidden connections use ``p_b`` too unless ``p_b_hidden`` gives a
+constant per hidden pool or ``hidden_reference="moving_average"`` puts them on the hidden pool's own
+moving average (the hidden pools' burst probabilities sit below 0.401: 0.21 and 0.35 in the
+pre-test at 200 neurons). ``schedule`` picks when the teacher and plasticity
 act: ``"two_phase"`` (published Burstprop: each 8 s example is 90 % prediction with plasticity and
 teacher off, then 10 % learning with both on; the teacher holds the rate at the end of the
 prediction) or ``"single_phase"`` (both always on; every ``probe_every`` epochs a probe epoch with
@@ -115,9 +119,17 @@ class Params(ParamsBase):
     epochs: int = param(500, None, "count", "training epochs of the four patterns", P21 + " (--numex 2000)")
     tau_avg: object = param(2 * second, second, "positive", "alpha: moving averages of events and bursts (the rates "
                             "of the teacher, the cost and homeostasis)", P21 + " (--alpha 2)")
-    tau_ref: object = param(None, second, "positive", "burstprop: time constant of the reference B/E (None: "
+    tau_ref: object = param(None, second, "positive", "time constant of a moving-average reference B/E (None: "
                             "tau_avg two-phase, as published; 4 s single-phase)", G22)
-    p_b: float = param(0.401, None, "open_probability", "burstccn: the constant reference burst probability", G22)
+    p_b: float = param(0.401, None, "open_probability", "burstccn: the constant reference burst probability of the "
+                       "hidden -> output connections (and of input -> hidden when p_b_hidden is None)", G22)
+    hidden_reference: str = param("fixed", check="choice", choices=("fixed", "moving_average"),
+                                  doc="burstccn: the reference of the input -> hidden connections: the constant "
+                                  "p_b_hidden, or the hidden population's moving average B/E (tau_ref)",
+                                  source="burstsim (G22 gives the output's reference only)")
+    p_b_hidden: object = param(None, None, "any", "burstccn, hidden_reference='fixed': the constant references of "
+                               "the input -> hidden connections (hidden1, hidden2); None: p_b for both",
+                               source="burstsim (G22 gives the output's reference only)")
     eta_hidden: object = param(None, None, "nonnegative", "learning rate input -> hidden (None: 8e-3 two-phase, "
                                "8e-4 single-phase; 0: no learning)", P21 + "; single-phase: " + G22 + " (ratio kept)")
     eta_output: object = param(None, None, "nonnegative", "learning rate hidden -> output (None: 4e-3 two-phase, "
@@ -179,6 +191,10 @@ class Params(ParamsBase):
         if abs(steps - round(steps)) > 1e-6:
             raise ValueError(f"a rate bin (example_duration/bins_per_example = {self.bin}) must be a whole number "
                              f"of steps dt = {self.dt}")
+        if self.p_b_hidden is not None and (len(self.p_b_hidden) != 2
+                                            or not all(0 < float(v) < 1 for v in self.p_b_hidden)):
+            raise ValueError(f"p_b_hidden must be None or two burst probabilities in (0, 1) (hidden1, hidden2), "
+                             f"got {self.p_b_hidden}")
         for name in ("fb_hidden1", "fb_hidden2"):
             v = getattr(self, name)
             if len(v) != 2 or min(v) < 0:
@@ -233,10 +249,21 @@ class Params(ParamsBase):
     def learning_bins(self) -> int:
         return int(round(self.bins_per_example * self.learning_fraction))
 
-    def plasticity(self, eta: float) -> plasticity.PlasticityParams:
+    def moving_reference(self, pop: str) -> bool:
+        """Whether the connections onto `pop` compare with the moving average B/E (else a constant)."""
+        return self.rule == "burstprop" or (pop in HIDDEN and self.hidden_reference == "moving_average")
+
+    def reference_p_b(self, pop: str) -> float:
+        """The constant reference of the connections onto `pop` (burstccn)."""
+        if pop in HIDDEN and self.p_b_hidden is not None:
+            return float(self.p_b_hidden[HIDDEN.index(pop)])
+        return self.p_b
+
+    def plasticity(self, eta: float, pop: str = "output") -> plasticity.PlasticityParams:
+        """The rule of the plastic connections onto population `pop`."""
         return plasticity.PlasticityParams(
             eta=eta, tau_pre=self.tau_pre, tau_avg=self.tau_avg,
-            reference="fixed" if self.rule == "burstccn" else "moving_average", p_b=self.p_b,
+            reference="moving_average" if self.moving_reference(pop) else "fixed", p_b=self.reference_p_b(pop),
             r_min=self.r_min, r_max=self.r_max)
 
     def timeline(self) -> dict:
@@ -301,7 +328,8 @@ class Params(ParamsBase):
 
 def build_key(p: Params) -> str:
     """The build directory of a model structure."""
-    return backends.build_key(NAME, p.n, float(p.dt / ms), p.replicas, p.rule, p.schedule, p.epochs, p.chunk_epochs)
+    return backends.build_key(NAME, p.n, float(p.dt / ms), p.replicas, p.rule, p.schedule, p.epochs, p.chunk_epochs,
+                              p.hidden_reference)
 
 
 def _background_draws(p: Params) -> str:
@@ -356,9 +384,10 @@ def build_network(p: Params, standalone: bool = False, backend: str = "runtime",
     if _background_draws(p) == "steps":
         counting += inputs.STEP_DRAW + "\n"
     count_reset = "n_events += new_event\nn_bursts += new_burst"
-    ref = p.rule == "burstprop" and abs(float(p.reference_tau / p.tau_avg) - 1) > 1e-9
-    ref_eqs = "\nE_ref : 1  # reference moving average of events (tau_ref)\nB_ref : 1\n" if ref else ""
-    ref_reset = "\nE_ref += new_event\nB_ref += new_burst" if ref else ""
+    own_tau = abs(float(p.reference_tau / p.tau_avg) - 1) > 1e-9
+    ref = {pop: p.moving_reference(pop) and own_tau for pop in POPULATIONS if not pop.startswith("input")}
+    ref_eqs = "\nE_ref : 1  # reference moving average of events (tau_ref)\nB_ref : 1\n"
+    ref_reset = "\nE_ref += new_event\nB_ref += new_burst"
     # h+ of the published code: a trace of all spikes (second spikes of bursts too), tau_hom
     hom_eqs = ("\ndhom_trace/dt = -hom_trace/tau_hom : 1  # all spikes (h+)\nhom_rate = hom_trace/tau_hom : Hz\n"
                "tau_hom : second (shared, constant)\n")
@@ -370,7 +399,9 @@ def build_network(p: Params, standalone: bool = False, backend: str = "runtime",
             ns["I_code"] = timed[f"I_code_{pop}"]
             input_s = "I_code(t)"
         else:
-            extra, reset = extra + ref_eqs + hom_eqs, reset + ref_reset + hom_reset
+            extra, reset = extra + hom_eqs, reset + hom_reset
+            if ref[pop]:
+                extra, reset = extra + ref_eqs, reset + ref_reset
         if pop == "output":
             ns.update({g: gates[g] for g in ("teacher_on", "xor_target", "teacher_hold")})
             ns["I_teach_max"] = p.I_teach
@@ -400,7 +431,7 @@ I_teacher : amp  # the teacher's current (set each step, before the state update
                             when="before_groups", name="output_teacher_rate")
         if pop == "hidden2":
             g.Id = p.I_hidden2_dend
-        if ref and not pop.startswith("input"):
+        if ref.get(pop, False):
             g.namespace["tau_ref"] = p.reference_tau
             g.run_regularly("E_ref *= exp(-dt/tau_ref)\nB_ref *= exp(-dt/tau_ref)", when="groups", order=1,
                             name=f"{pop}_reference_decay")
@@ -409,10 +440,10 @@ I_teacher : amp  # the teacher's current (set each step, before the state update
         groups[pop] = g
     eta_h, eta_o = p.etas
     plastic, weights = {}, {}
-    averages = ("E_ref", "B_ref") if ref else ("E_avg", "B_avg")
     for src, tgt in PLASTIC:
         key = f"{src}_{tgt}"
-        S = plasticity.plastic_synapses(groups[src], groups[tgt], p.plasticity(eta_o if tgt == "output" else eta_h),
+        averages = ("E_ref", "B_ref") if ref[tgt] else ("E_avg", "B_avg")
+        S = plasticity.plastic_synapses(groups[src], groups[tgt], p.plasticity(eta_o if tgt == "output" else eta_h, tgt),
                                         target_var="ge_s", schedule=gates["plastic_gate"], name=f"w_{key}",
                                         averages=averages, h_plus_rate="hom_rate")
         replicas.connect_within(S, n, p=p.p_ff)
