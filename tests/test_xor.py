@@ -44,8 +44,11 @@ def test_learning_rates_follow_the_schedule_unless_given():
     assert xor.Params(schedule="two_phase").etas == (8e-3, 4e-3)
     assert xor.Params(schedule="single_phase").etas == (8e-4, 4e-4)
     assert xor.Params(schedule="single_phase", eta_output=0.0, eta_hidden=0.0).etas == (0.0, 0.0)
-    assert float(xor.Params(schedule="single_phase").reference_tau / second) == 4
-    assert float(xor.Params(schedule="two_phase").reference_tau / second) == 2
+    assert float(xor.Params(schedule="single_phase").reference_tau() / second) == 4
+    assert float(xor.Params(schedule="two_phase").reference_tau() / second) == 2
+    p = xor.Params(schedule="single_phase", tau_ref_hidden=32 * second)
+    assert [float(p.reference_tau(pop) / second) for pop in ("output", "hidden1", "hidden2")] == [4, 32, 32]
+    assert xor.build_key(p) != xor.build_key(xor.Params(schedule="single_phase"))
 
 
 def _synthetic(post_rates):
@@ -206,7 +209,7 @@ def test_burstprop_single_phase_reference_averages_with_its_own_time_constant(nu
     here), on the plastic targets only. From 0 at a steady rate r, after t = 1 s the counts are
     r tau (1 - exp(-t/tau)): the reference holds 0.885/0.432 = 2.05 times the rate trace."""
     p = xor.Params.quick(**xor.VARIANTS["coarse"], variant="coarse", schedule="single_phase", rule="burstprop", n=40)
-    assert float(p.reference_tau / second) == 4 and float(p.tau_avg / second) == 0.5
+    assert float(p.reference_tau() / second) == 4 and float(p.tau_avg / second) == 0.5
     net, objs = xor.build_network(p)
     g = objs["groups"]["hidden1"]
     net.run(1 * second)
@@ -235,6 +238,13 @@ def test_burstccn_hidden_references_per_population(numpy_codegen):
     g = objs["groups"]["hidden2"]
     net.run(1 * second)
     assert 1.7 < np.mean(g.E_ref) / np.mean(g.E_avg) < 2.5, (np.mean(g.E_ref), np.mean(g.E_avg))
+    # a slower hidden reference (tau_ref_hidden 32 s): r tau (1 - exp(-1/32)) after 1 s, 2.28 times the rate trace
+    p = xor.Params.quick(**base, hidden_reference="moving_average", tau_ref_hidden=32 * second)
+    net, objs = xor.build_network(p)
+    g = objs["groups"]["hidden2"]
+    assert float(g.namespace["tau_ref"] / second) == 32 and "E_ref" not in objs["groups"]["output"].variables
+    net.run(1 * second)
+    assert 1.9 < np.mean(g.E_ref) / np.mean(g.E_avg) < 2.7, (np.mean(g.E_ref), np.mean(g.E_avg))
 
 
 @pytest.mark.cuda_build

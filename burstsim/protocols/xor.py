@@ -121,6 +121,9 @@ class Params(ParamsBase):
                             "of the teacher, the cost and homeostasis)", P21 + " (--alpha 2)")
     tau_ref: object = param(None, second, "positive", "time constant of a moving-average reference B/E (None: "
                             "tau_avg two-phase, as published; 4 s single-phase)", G22)
+    tau_ref_hidden: object = param(None, second, "positive", "time constant of the hidden pools' moving-average "
+                                   "reference (None: as tau_ref)", source="burstsim (G22 gives the output's "
+                                   "reference only)")
     p_b: float = param(0.401, None, "open_probability", "burstccn: the constant reference burst probability of the "
                        "hidden -> output connections (and of input -> hidden when p_b_hidden is None)", G22)
     hidden_reference: str = param("fixed", check="choice", choices=("fixed", "moving_average"),
@@ -233,9 +236,10 @@ class Params(ParamsBase):
         return (d[0] if self.eta_hidden is None else float(self.eta_hidden),
                 d[1] if self.eta_output is None else float(self.eta_output))
 
-    @property
-    def reference_tau(self):
-        """burstprop: the time constant of the reference B/E."""
+    def reference_tau(self, pop: str = "output"):
+        """The time constant of the moving-average reference B/E of the connections onto `pop`."""
+        if pop in HIDDEN and self.tau_ref_hidden is not None:
+            return self.tau_ref_hidden
         if self.tau_ref is not None:
             return self.tau_ref
         return self.tau_avg if self.schedule == "two_phase" else 4 * second
@@ -329,7 +333,7 @@ class Params(ParamsBase):
 def build_key(p: Params) -> str:
     """The build directory of a model structure."""
     return backends.build_key(NAME, p.n, float(p.dt / ms), p.replicas, p.rule, p.schedule, p.epochs, p.chunk_epochs,
-                              p.hidden_reference)
+                              p.hidden_reference, *(float(p.reference_tau(pop) / second) for pop in ("output", *HIDDEN)))
 
 
 def _background_draws(p: Params) -> str:
@@ -384,8 +388,9 @@ def build_network(p: Params, standalone: bool = False, backend: str = "runtime",
     if _background_draws(p) == "steps":
         counting += inputs.STEP_DRAW + "\n"
     count_reset = "n_events += new_event\nn_bursts += new_burst"
-    own_tau = abs(float(p.reference_tau / p.tau_avg) - 1) > 1e-9
-    ref = {pop: p.moving_reference(pop) and own_tau for pop in POPULATIONS if not pop.startswith("input")}
+    # a reference with its own time constant (else the moving averages E_avg, B_avg serve)
+    ref = {pop: p.moving_reference(pop) and abs(float(p.reference_tau(pop) / p.tau_avg) - 1) > 1e-9
+           for pop in POPULATIONS if not pop.startswith("input")}
     ref_eqs = "\nE_ref : 1  # reference moving average of events (tau_ref)\nB_ref : 1\n"
     ref_reset = "\nE_ref += new_event\nB_ref += new_burst"
     # h+ of the published code: a trace of all spikes (second spikes of bursts too), tau_hom
@@ -432,7 +437,7 @@ I_teacher : amp  # the teacher's current (set each step, before the state update
         if pop == "hidden2":
             g.Id = p.I_hidden2_dend
         if ref.get(pop, False):
-            g.namespace["tau_ref"] = p.reference_tau
+            g.namespace["tau_ref"] = p.reference_tau(pop)
             g.run_regularly("E_ref *= exp(-dt/tau_ref)\nB_ref *= exp(-dt/tau_ref)", when="groups", order=1,
                             name=f"{pop}_reference_decay")
         bg = p.bg_input if pop.startswith("input") else p.bg_output if pop == "output" else p.bg_hidden
