@@ -1,6 +1,7 @@
-"""The cost of unfinished spiking XOR runs so far, from their checkpoint chunks (``burstsim run
-xor`` writes them to ``<out>/checkpoint``): per realisation the mean cost of each block of 10 cost
-epochs (chance 4 ln 2 = 2.77) and the epoch reached.
+"""The cost of spiking XOR runs, per realisation the mean cost of each block of 10 cost epochs
+(chance 4 ln 2 = 2.77): of an unfinished run so far, from its checkpoint chunks (``burstsim run
+xor`` writes them to ``<out>/checkpoint``), with the epoch reached; of a finished one from its
+``arrays.npz``.
 
     python benchmarks/xor_progress.py out/xor_acceptance/sp_ccn200 ...
 """
@@ -17,8 +18,18 @@ from burstsim import analysis
 from burstsim.protocols import xor
 
 
+def blocks(c: np.ndarray) -> list[str]:
+    """One line per realisation: the mean cost of each block of 10 cost epochs."""
+    return [f"  r{q}: " + " ".join(f"{c[q, i:i + 10].mean():.2f}" for i in range(0, c.shape[1], 10))
+            for q in range(len(c))]
+
+
 def progress(out: Path) -> str:
     ck = out / "checkpoint"
+    if not ck.is_dir() and (out / "arrays.npz").is_file():
+        with np.load(out / "arrays.npz") as f:
+            epochs, c = analysis.xor_costs(dict(f))
+        return "\n".join([f"{out.name}: finished, cost epochs through epoch {epochs[-1]}"] + blocks(c))
     p = xor.Params.from_json(json.loads((ck / "params.json").read_text()))
     chunks = sorted(ck.glob(f"seed{p.seed}_chunk*.npz"))
     if not chunks:
@@ -30,11 +41,8 @@ def progress(out: Path) -> str:
     a["output_avg_er_hz"] = avg[:, :m] / (p.n * float(p.tau_avg / xor.second))
     epochs, c = analysis.xor_costs(a)
     C, n_chunks = p.chunking()
-    lines = [f"{out.name}: {len(chunks)} of {n_chunks} chunks, cost epochs through epoch {epochs[-1] if len(epochs) else '-'}"]
-    for q in range(len(c)):
-        blocks = [c[q, i:i + 10].mean() for i in range(0, c.shape[1], 10)]
-        lines.append(f"  r{q}: " + " ".join(f"{b:.2f}" for b in blocks))
-    return "\n".join(lines)
+    head = f"{out.name}: {len(chunks)} of {n_chunks} chunks, cost epochs through epoch {epochs[-1] if len(epochs) else '-'}"
+    return "\n".join([head] + blocks(c))
 
 
 if __name__ == "__main__":

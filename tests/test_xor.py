@@ -315,3 +315,25 @@ def test_network_matches_an_independent_implementation_of_the_published_update_o
         both = f"{pop}: burstsim {np.round(er[0], 2)} / {np.round(bp[0], 3)}, reference {ref[short].tolist()}"
         np.testing.assert_allclose(er[0], ref[short][:, 0], rtol=0.2, atol=0.2, err_msg=both)
         np.testing.assert_allclose(bp[0], ref[short][:, 1], rtol=0, atol=0.05, err_msg=both)
+
+
+def test_progress_script_reads_a_finished_run(quick_cpp, tmp_path):
+    """benchmarks/xor_progress.py on a finished run (no checkpoint, its arrays.npz): one line per
+    realisation with the mean cost of each block of 10 cost epochs, as analysis.xor_costs gives."""
+    import importlib.util
+    from pathlib import Path
+
+    from burstsim import analysis
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "xor_progress.py"
+    spec = importlib.util.spec_from_file_location("xor_progress", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    _, learn, _ = quick_cpp
+    (tmp_path / "run").mkdir()
+    np.savez(tmp_path / "run" / "arrays.npz", **learn.arrays)
+    lines = mod.progress(tmp_path / "run").splitlines()
+    epochs, c = analysis.xor_costs(learn.arrays)
+    assert lines[0] == f"run: finished, cost epochs through epoch {epochs[-1]}" and len(lines) == 1 + len(c) == 3
+    got = [float(v) for v in lines[1].split(":")[1].split()]
+    assert got == pytest.approx([c[0, i:i + 10].mean() for i in range(0, c.shape[1], 10)], abs=0.006)
