@@ -20,13 +20,21 @@ background onto its four conductances (``models.inputs.poisson_background``). Pa
   event rate r (``event_rate``): for target 1, +I0 at r <= 3 Hz, 0 at r >= 9 Hz, I0/(r/Hz - 2)
   between; for target 0, -I0 at r >= 9 Hz, 0 at r <= 3 Hz, -I0/(10 - r/Hz) between.
 
-``rule`` picks the reference burst probability of all six plastic connections: ``"burstccn"``
-(Greedy et al.: the constant p_b = 0.401) or ``"burstprop"`` (Payeur et al.: the postsynaptic
-moving average B/E, time constant ``tau_ref``). Greedy et al. give the output's reference only;
-under ``"burstccn"`` the input -> hidden connections use ``p_b`` too unless ``p_b_hidden`` gives a
-constant per hidden pool or ``hidden_reference="moving_average"`` puts them on the hidden pool's own
-moving average (the hidden pools' burst probabilities sit below 0.401: 0.21 and 0.35 in the
-pre-test at 200 neurons). ``schedule`` picks when the teacher and plasticity
+``rule`` picks the reference burst probability: ``"burstccn"`` (Greedy et al.) or ``"burstprop"``
+(Payeur et al.: the postsynaptic moving average B/E of all six plastic connections, time constant
+``tau_ref``). Under ``"burstccn"`` the hidden -> output connections compare with the constant
+p_b = 0.401 (the output's burst probability without a teacher). Greedy et al. give the output's
+reference only; for the input -> hidden connections burstsim uses by default the hidden pool's own
+moving average (``hidden_reference="moving_average"``): two-phase with ``tau_ref`` (as Burstprop),
+single-phase with ``tau_ref_hidden`` = two epochs (8 examples, 64 s), long against an example, so
+that the always-on teacher's credit signal stays, and short against learning. A constant cannot
+serve there: this network has no event feedback (BurstCCN's Q) to cancel the output's *event* rate
+in the feedback, so the hidden pools' burst probability without error drifts as the output's rate
+is learnt, and a constant reference turns that drift into runaway plasticity (measured at 200
+neurons, single-phase: with 0.401 for all layers XOR is solved in 0 of 5; with the hidden pools'
+pre-test burst probabilities, ``p_b_hidden=(0.21, 0.35)``, hidden1 runs to the r_max bound and
+hidden2 to the r_min bound within 100 epochs). ``hidden_reference="fixed"`` with ``p_b_hidden``
+(None: p_b) keeps those constants for comparison. ``schedule`` picks when the teacher and plasticity
 act: ``"two_phase"`` (published Burstprop: each 8 s example is 90 % prediction with plasticity and
 teacher off, then 10 % learning with both on; the teacher holds the rate at the end of the
 prediction) or ``"single_phase"`` (both always on; every ``probe_every`` epochs a probe epoch with
@@ -122,13 +130,13 @@ class Params(ParamsBase):
     tau_ref: object = param(None, second, "positive", "time constant of a moving-average reference B/E (None: "
                             "tau_avg two-phase, as published; 4 s single-phase)", G22)
     tau_ref_hidden: object = param(None, second, "positive", "time constant of the hidden pools' moving-average "
-                                   "reference (None: as tau_ref)", source="burstsim (G22 gives the output's "
-                                   "reference only)")
+                                   "reference (None: two epochs, 8 x example_duration, for burstccn single-phase; "
+                                   "else as tau_ref)", source="burstsim (G22 gives the output's reference only)")
     p_b: float = param(0.401, None, "open_probability", "burstccn: the constant reference burst probability of the "
-                       "hidden -> output connections (and of input -> hidden when p_b_hidden is None)", G22)
-    hidden_reference: str = param("fixed", check="choice", choices=("fixed", "moving_average"),
-                                  doc="burstccn: the reference of the input -> hidden connections: the constant "
-                                  "p_b_hidden, or the hidden population's moving average B/E (tau_ref)",
+                       "hidden -> output connections (and of input -> hidden with hidden_reference='fixed' and no p_b_hidden)", G22)
+    hidden_reference: str = param("moving_average", check="choice", choices=("fixed", "moving_average"),
+                                  doc="burstccn: the reference of the input -> hidden connections: the hidden "
+                                  "population's moving average B/E (tau_ref_hidden) or the constant p_b_hidden",
                                   source="burstsim (G22 gives the output's reference only)")
     p_b_hidden: object = param(None, None, "any", "burstccn, hidden_reference='fixed': the constant references of "
                                "the input -> hidden connections (hidden1, hidden2); None: p_b for both",
@@ -198,6 +206,9 @@ class Params(ParamsBase):
                                             or not all(0 < float(v) < 1 for v in self.p_b_hidden)):
             raise ValueError(f"p_b_hidden must be None or two burst probabilities in (0, 1) (hidden1, hidden2), "
                              f"got {self.p_b_hidden}")
+        if self.p_b_hidden is not None and self.hidden_reference != "fixed":
+            raise ValueError("p_b_hidden sets constant references for the hidden pools: give it with "
+                             "hidden_reference='fixed' (the default, 'moving_average', reads the pools' own averages)")
         for name in ("fb_hidden1", "fb_hidden2"):
             v = getattr(self, name)
             if len(v) != 2 or min(v) < 0:
@@ -240,6 +251,8 @@ class Params(ParamsBase):
         """The time constant of the moving-average reference B/E of the connections onto `pop`."""
         if pop in HIDDEN and self.tau_ref_hidden is not None:
             return self.tau_ref_hidden
+        if pop in HIDDEN and self.rule == "burstccn" and self.schedule == "single_phase":
+            return 8 * self.example_duration      # two epochs
         if self.tau_ref is not None:
             return self.tau_ref
         return self.tau_avg if self.schedule == "two_phase" else 4 * second
