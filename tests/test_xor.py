@@ -211,6 +211,31 @@ def test_quick_runtime_runs_the_same_network(numpy_codegen):
     assert np.isfinite(r.summary["cost_first10"]) and r.summary["realisations"] == 1
 
 
+def test_gated_learning_events_change_nothing_but_the_work(numpy_codegen, monkeypatch):
+    """Two-phase: the plastic pathways' postsynaptic updates run on "event_learn"/"burst_learn",
+    the detection's events while the plasticity gate is open. The run gives the same weights as
+    with the ungated events (the gated updates are the only ones that change anything)."""
+    p = xor.Params.quick(**xor.VARIANTS["coarse"], variant="coarse", schedule="two_phase", n=40, epochs=1,
+                         example_duration=0.5 * second, tau_avg=0.25 * second, probe_every=1, seed=3)
+    weights, events = [], []
+    for gated in (True, False):
+        monkeypatch.setattr(xor, "_gated_learning", lambda _p, g=gated: g)
+        build = xor.build_network
+
+        def spy(*args, **kwargs):
+            net, objs = build(*args, **kwargs)
+            events.append({pw.event for pw in objs["syn_input1_hidden1"]._pathways if pw.prepost == "post"})
+            return net, objs
+
+        monkeypatch.setattr(xor, "build_network", spy)
+        out, _ = xor.run_seed(p, p.seed, "runtime", report=None)
+        monkeypatch.setattr(xor, "build_network", build)
+        weights.append(np.concatenate([out[f"w_{s}_{t}_mean"].ravel() for s, t in xor.PLASTIC]))
+    assert events == [{"event_learn", "burst_learn"}, {"event", "burst"}]
+    assert np.abs(weights[0] - p.w_init).max() > 1e-4, "no learning at all"
+    np.testing.assert_array_equal(weights[0], weights[1])
+
+
 def test_burstprop_single_phase_reference_averages_with_its_own_time_constant(numpy_codegen):
     """Single-phase Burstprop: the reference moving averages (tau_ref 4 s) beside the rates' (0.5 s
     here), on the plastic targets only. From 0 at a steady rate r, after t = 1 s the counts are

@@ -79,7 +79,8 @@ class PlasticityParams(Params):
 def plastic_synapses(source, target, params: PlasticityParams = PlasticityParams(), target_var: str | None = "ge_s",
                      schedule: TimedArray | None = None, name: str = "plastic", connect: dict | None = None,
                      trace: str = "E_tr_pre", summed: str = "", on_post_extra: dict | None = None,
-                     averages: tuple[str, str] = ("E_avg", "B_avg"), h_plus_rate: str = "event_rate") -> Synapses:
+                     averages: tuple[str, str] = ("E_avg", "B_avg"), h_plus_rate: str = "event_rate",
+                     post_events: tuple[str, str] = ("event", "burst")) -> Synapses:
     """Synapses from `source` to `target` that learn with the burst-dependent rule.
 
     Presynaptic events transmit ``weight`` onto ``<target_var>_post`` without delay (Auryn's
@@ -96,7 +97,9 @@ def plastic_synapses(source, target, params: PlasticityParams = PlasticityParams
     postsynaptic event and burst moving averages of the ``"moving_average"`` reference (default the
     detection's, time constant ``tau_avg``; another pair gives the reference a time constant of its own).
     `h_plus_rate` names the postsynaptic rate (Hz) that h_plus compares with ``r_min`` (default the
-    event rate of the moving average; Payeur et al.'s XOR code reads a 30 s trace of all spikes)."""
+    event rate of the moving average; Payeur et al.'s XOR code reads a 30 s trace of all spikes).
+    `post_events` names the postsynaptic custom events that trigger the event and burst updates
+    (default the detection's; gated copies skip the loops while plasticity is off)."""
     p = params
     if trace == "E_tr_pre":
         _check_detection(source, "tau_trace", p.tau_pre, "tau_pre", "source")
@@ -133,7 +136,7 @@ weight : 1
                           f"weight = clip(weight + plastic*eta*(-({ref}) + {h_minus})*{trace}, w_min, w_max)",
                           "post_b": extra.get("burst", "") +
                           f"weight = clip(weight + plastic*eta*(1 + {h_minus})*{trace}, w_min, w_max)"},
-                 on_event={"post_e": "event", "post_b": "burst", **({"pre": "event"} if on_pre else {})},
+                 on_event={"post_e": post_events[0], "post_b": post_events[1], **({"pre": "event"} if on_pre else {})},
                  namespace=ns, name=name)
     if connect is not None:
         connect_synapses(S, **connect)

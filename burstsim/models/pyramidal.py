@@ -219,7 +219,7 @@ def burst_poisson_group(n: int, params: BurstPoissonParams | None = None,
                         detection: det.Detection | None = None, name: str = "burstpoisson",
                         namespace: dict | None = None, input_s: str = "0*amp", input_d: str = "0*amp",
                         extra_equations: str = "", extra_reset: str = "", dt=None,
-                        method: str = "euler") -> NeuronGroup:
+                        method: str = "euler", extra_events: dict | None = None) -> NeuronGroup:
     """`n` BurstPoisson neurons with online "event"/"burst" custom events.
 
     LIF soma with moving threshold and adaptation; each somatic spike (event) is followed, with
@@ -230,6 +230,11 @@ def burst_poisson_group(n: int, params: BurstPoissonParams | None = None,
     in :func:`pyramidal_group`). `input_s`, `input_d`: extra current expressions (amp; a teacher,
     an input code), declared by `extra_equations`; `extra_reset` runs at every spike before the
     detection's bookkeeping (``new_event``/``new_burst`` still say what the spike was).
+
+    `extra_events` adds custom events (name -> condition), whose conditions may name the
+    detection's own as ``{event}`` and ``{burst}``: ``{"event_learn": "{event} and gate(t) > 0"}``
+    lets a plastic pathway run only while a gate is open (a performance choice: a pathway whose
+    updates are switched off still loops over its synapses).
 
     `method` is the integration: ``"euler"`` (forward Euler, as Auryn; its discrete conductance
     decay gives each input exactly the charge w*tau of the continuous model) or, for a coarse step,
@@ -288,7 +293,10 @@ t_ref_end = t + refractory_bp
             kappa[k] = float(-np.expm1(-x) / x)
     ns = {**p.namespace(), **detection.namespace(), **kappa, "E_d_bp": q.E_d, "refractory_bp": q.refractory,
           "burst_delay_min": q.burst_delay_min, "burst_delay_range": q.burst_delay_range, **(namespace or {})}
-    group = NeuronGroup(int(n), eqs, threshold=spike, reset=reset, events=detection.events(spike),
+    events = detection.events(spike)
+    for ev, cond in (extra_events or {}).items():
+        events[ev] = cond.format(event=f"({events['event']})", burst=f"({events['burst']})")
+    group = NeuronGroup(int(n), eqs, threshold=spike, reset=reset, events=events,
                         method=method, namespace=ns, name=name, dt=dt)
     group.Vs = p.E_L
     group.Vd = p.E_L

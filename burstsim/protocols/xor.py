@@ -349,6 +349,11 @@ def build_key(p: Params) -> str:
                               p.hidden_reference, *(float(p.reference_tau(pop) / second) for pop in ("output", *HIDDEN)))
 
 
+def _gated_learning(p: Params) -> bool:
+    """Whether the plastic pathways' postsynaptic updates run on gated copies of the events."""
+    return p.schedule == "two_phase"
+
+
 def _background_draws(p: Params) -> str:
     """Per-step draws where arrivals come in a good fraction of the steps, else event-driven (same
     distribution, a performance choice)."""
@@ -410,6 +415,12 @@ def build_network(p: Params, standalone: bool = False, backend: str = "runtime",
     hom_eqs = ("\ndhom_trace/dt = -hom_trace/tau_hom : 1  # all spikes (h+)\nhom_rate = hom_trace/tau_hom : Hz\n"
                "tau_hom : second (shared, constant)\n")
     hom_reset = "\nhom_trace += 1"
+    # two-phase: plasticity is off 90 % of the time, and the plastic pathways' postsynaptic loops
+    # then run only on these gated copies of the events (the same updates: with the gate shut they
+    # change nothing); single-phase learns always
+    gated = _gated_learning(p)
+    learn_events = {"event_learn": "{event} and plastic_gate(t) > 0.5",
+                    "burst_learn": "{burst} and plastic_gate(t) > 0.5"} if gated else None
     groups, objects = {}, []
     for k, pop in enumerate(POPULATIONS):
         ns, input_s, input_d, extra, reset = {}, "0*amp", "0*amp", counting, count_reset
@@ -418,6 +429,8 @@ def build_network(p: Params, standalone: bool = False, backend: str = "runtime",
             input_s = "I_code(t)"
         else:
             extra, reset = extra + hom_eqs, reset + hom_reset
+            if gated:
+                ns["plastic_gate"] = gates["plastic_gate"]
             if ref[pop]:
                 extra, reset = extra + ref_eqs, reset + ref_reset
         if pop == "output":
@@ -433,7 +446,7 @@ I_teacher : amp  # the teacher's current (set each step, before the state update
             input_d = "I_teacher"
         g = pyramidal.burst_poisson_group(n * R, p.neuron, det, name=pop, namespace=ns, input_s=input_s,
                                           input_d=input_d, extra_equations=extra, extra_reset=reset, dt=p.dt,
-                                          method=p.method)
+                                          method=p.method, extra_events=None if pop.startswith("input") else learn_events)
         replicas.add_index(g, n)
         g.namespace["V_init_sd"] = p.V_init_sd
         g.Vs = "E_L + V_init_sd*randn()"
@@ -463,7 +476,8 @@ I_teacher : amp  # the teacher's current (set each step, before the state update
         averages = ("E_ref", "B_ref") if ref[tgt] else ("E_avg", "B_avg")
         S = plasticity.plastic_synapses(groups[src], groups[tgt], p.plasticity(eta_o if tgt == "output" else eta_h, tgt),
                                         target_var="ge_s", schedule=gates["plastic_gate"], name=f"w_{key}",
-                                        averages=averages, h_plus_rate="hom_rate")
+                                        averages=averages, h_plus_rate="hom_rate",
+                                        post_events=("event_learn", "burst_learn") if gated else ("event", "burst"))
         replicas.connect_within(S, n, p=p.p_ff)
         S.weight = p.w_init
         ffi = Synapses(groups[src], groups[tgt], on_pre={"pre": "gi_s_post += w_ffi"}, on_event={"pre": "event"},
