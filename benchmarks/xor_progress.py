@@ -1,9 +1,10 @@
 """The cost of spiking XOR runs, per realisation the mean cost of each block of 10 cost epochs
 (chance 4 ln 2 = 2.77): of an unfinished run so far, from its checkpoint chunks (``burstsim run
 xor`` writes them to ``<out>/checkpoint``), with the epoch reached; of a finished one from its
-``arrays.npz``.
+``arrays.npz``. Then the finished runs pooled per configuration: the verdicts over all their
+realisations and the per-pattern rates (``xor.table``).
 
-    python benchmarks/xor_progress.py out/xor_acceptance/sp_ccn200 ...
+    python benchmarks/xor_progress.py out/xor_acceptance/*/
 """
 
 from __future__ import annotations
@@ -45,6 +46,21 @@ def progress(out: Path) -> str:
     return "\n".join([head] + blocks(c))
 
 
+def pooled(dirs) -> str:
+    """The finished runs among `dirs` (a summary.json there), pooled per configuration
+    (``xor.pool``: e.g. seed 1 with 3 replicas and seed 2 with 2): the verdicts and the per-pattern
+    table of each configuration over all its realisations."""
+    from burstsim.results import Result
+
+    groups = {}
+    for d in dirs:
+        if (Path(d) / "summary.json").is_file():
+            r = Result.load(d)
+            groups.setdefault(xor.configuration(r), []).append(r)
+    return "\n\n".join(xor.table(xor.pool(g)) for g in groups.values())
+
+
 if __name__ == "__main__":
     for d in sys.argv[1:]:
         print(progress(Path(d)))
+    print(pooled(sys.argv[1:]))

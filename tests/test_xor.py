@@ -188,8 +188,31 @@ def test_quick_cpp_weights_learn_and_the_control_does_not(quick_cpp):
     assert changed == len(xor.PLASTIC)
     s = learn.summary
     assert s["realisations"] == 2 and 0 <= s["solved_count"] <= 2
+    # the control (teacher as in training) leaves the output where it started: 01 and 10 below 6 Hz
+    assert control.summary["solved_count"] == 0
+    assert max(control.summary["post_er_hz_01_mean"], control.summary["post_er_hz_10_mean"]) < 6
     for lab in ("00", "10", "01", "11"):
         assert np.isfinite(s[f"post_er_hz_{lab}_mean"]) and np.isfinite(s[f"last_bp_{lab}_mean"])
+
+
+def test_runs_of_one_configuration_pool_into_one_result(quick_cpp):
+    """Seed 1 with 2 replicas and (a stand-in for) seed 7 with 2: 4 realisations, the summary over
+    all, one column in the figure; other parameters or the same network twice are refused."""
+    from burstsim.figures import xor as fig_xor
+
+    _, learn, control = quick_cpp
+    other = dataclasses.replace(learn, params={**learn.params, "seed": 7})
+    pooled = xor.pool([learn, other])
+    assert pooled.summary["realisations"] == 4
+    assert pooled.summary["solved_count"] == 2 * learn.summary["solved_count"]
+    np.testing.assert_array_equal(pooled.arrays["output_events"], np.concatenate([learn.arrays["output_events"]] * 2))
+    assert pooled.summary["post_er_hz_01_r2"] == learn.summary["post_er_hz_01_r0"]
+    assert pooled.wall_times["sim_wall_s"] == pytest.approx(2 * learn.wall_times["sim_wall_s"])
+    with pytest.raises(ValueError, match="eta_hidden"):
+        xor.pool([learn, control])
+    with pytest.raises(ValueError, match="same network twice"):
+        xor.pool([learn, learn])
+    assert len(fig_xor.plot([learn, other, control]).axes) == 8        # two columns of four
 
 
 def test_quick_cpp_figure(quick_cpp):
@@ -307,8 +330,14 @@ def test_killed_run_resumes_from_its_last_chunk_with_the_same_result(quick_cpp, 
     for f in files[chunks // 2:]:
         f.unlink()
     kept = {f: f.stat().st_mtime_ns for f in files[:chunks // 2]}
+    kept_wall = 0.0
+    for f in kept:
+        with np.load(f) as z:
+            kept_wall += float(z["wall:sim_wall_s"])
+    assert kept_wall > 0
     resumed = xor.run(p, backend="cpp", report=None, checkpoint=ck)
     assert {f: f.stat().st_mtime_ns for f in kept} == kept          # finished chunks are not run again
+    assert resumed.wall_times["sim_wall_s"] > kept_wall             # their wall time still counts
     for key, value in learn.arrays.items():
         np.testing.assert_array_equal(resumed.arrays[key], value, err_msg=key)
     # the chunks continue each other: the output keeps firing across a chunk boundary
@@ -372,3 +401,9 @@ def test_progress_script_reads_a_finished_run(quick_cpp, tmp_path):
     assert lines[0] == f"run: finished, cost epochs through epoch {epochs[-1]}" and len(lines) == 1 + len(c) == 3
     got = [float(v) for v in lines[1].split(":")[1].split()]
     assert got == pytest.approx([c[0, i:i + 10].mean() for i in range(0, c.shape[1], 10)], abs=0.006)
+    # finished runs (summary.json) pooled per configuration: seed 1 and seed 7, 4 realisations
+    learn.save(tmp_path / "s1")
+    dataclasses.replace(learn, params={**learn.params, "seed": 7}).save(tmp_path / "s7")
+    text = mod.pooled([tmp_path / "s1", tmp_path / "s7", tmp_path / "run"])
+    assert text.startswith(f"xor burstccn two_phase: solved in {2 * learn.summary['solved_count']} of 4")
+    assert text.count("realisation ") == 4

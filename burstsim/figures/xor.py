@@ -1,5 +1,6 @@
 """Spiking XOR (Payeur et al. 2021 Fig. 4; Greedy et al. 2022 Fig. 5 c, d): one column per
-configuration (rule x schedule; one Result, or several side by side), rows:
+configuration (rule x schedule; one Result, or several side by side, runs of one configuration
+pooled), rows:
 
 1. the cost per epoch (teacher-off examples; mean and SD band over realisations; chance 4 ln 2);
 2. the output event rate per pattern in the post-test (bars: mean over realisations, dots: each
@@ -65,9 +66,20 @@ def weight_change(result: Result) -> tuple[np.ndarray, dict]:
     return exs, out
 
 
+def _pooled(results: list) -> list:
+    """Runs of one configuration (other seeds or replica counts) pooled into one column."""
+    from burstsim.protocols import xor
+
+    groups = {}
+    for r in results:
+        groups.setdefault(xor.configuration(r), []).append(r)
+    return [xor.pool(g) if len(g) > 1 else g[0] for g in groups.values()]
+
+
 def plot(results, **figure_kw):
-    """The figure of one XOR Result or of several side by side (a ``matplotlib.figure.Figure``)."""
-    results = [results] if isinstance(results, Result) else list(results)
+    """The figure of one XOR Result or of several side by side (a ``matplotlib.figure.Figure``);
+    runs of one configuration (e.g. seed 1 with 3 replicas, seed 2 with 2) share a column."""
+    results = _pooled([results] if isinstance(results, Result) else list(results))
     fig = new_figure((3.6 * len(results) + 0.6, 10), **figure_kw)
     axes = np.array(fig.subplots(4, len(results), squeeze=False))
     for c, result in enumerate(results):

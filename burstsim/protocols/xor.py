@@ -62,6 +62,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import logging
 import math
 
@@ -90,15 +91,16 @@ RULES = ("burstccn", "burstprop")
 SCHEDULES = ("two_phase", "single_phase")
 #: learning rates when not given: (input -> hidden, hidden -> output) per schedule
 ETA = {"two_phase": (8e-3, 4e-3), "single_phase": (8e-4, 4e-4)}
-# "coarse": dt = 1 ms (the benchmark shows its per-pattern rates beside those at 0.1 ms)
-VARIANTS = {"coarse": {"dt": 1 * ms, "method": "exponential_euler"}}
+# coarse steps, exponential Euler (benchmarks/xor.py shows their per-pattern rates beside those at 0.1 ms)
+VARIANTS = {"coarse": {"dt": 1 * ms, "method": "exponential_euler"},
+            "coarse_2ms": {"dt": 2 * ms, "method": "exponential_euler"}}
 METHODS = ("euler", "exponential_euler")
 
 
 @dataclasses.dataclass(frozen=True)
 class Params(ParamsBase):
     """Parameters of the spiking XOR network (defaults: the published run, single-phase BurstCCN).
-    ``Params.from_variant("coarse")``: dt = 1 ms."""
+    ``Params.from_variant("coarse")``: dt = 1 ms; ``"coarse_2ms"``: dt = 2 ms."""
 
     VARIANTS = VARIANTS
     RUNTIME = ("seed", "seeds")
@@ -115,7 +117,7 @@ class Params(ParamsBase):
     n: int = param(500, None, "count", "neurons per population", P21 + " (--N 500)")
     ff_in_degree: float = param(100.0, None, "positive", "expected feedforward inputs per neuron from each "
                                 "presynaptic population (p_ff = min(1, ff_in_degree/n); 0.05*2000)", P21)
-    dt: object = param(0.1 * ms, ms, "positive", "integration step (published 0.1 ms; 'coarse': 1 ms)", P21)
+    dt: object = param(0.1 * ms, ms, "positive", "integration step (published 0.1 ms; 'coarse': 1 ms; 'coarse_2ms': 2 ms)", P21)
     method: str = param("euler", check="choice", choices=METHODS,
                         doc="integration of the neurons: forward Euler (published) or exponential Euler with "
                         "step-mean conductances (the coarse step; models.pyramidal.burst_poisson_group)",
@@ -597,6 +599,8 @@ def run_seed(p: Params, seed: int, backend: str, report: str | None = "text", co
                 with np.load(_checkpoint_file(checkpoint, seed, len(records))) as f:
                     records.append({k[4:]: f[k] for k in f.files if k.startswith("rec:")})
                     state = {k[4:]: f[k] for k in f.files if k.startswith("end:")}
+                    wall = {key: wall[key] + float(f[f"wall:{key}"]) if f"wall:{key}" in f.files else wall[key]
+                            for key in wall}        # the chunk's own wall times (checkpoints that have them)
             if records:
                 log.info("%s: seed %d resumes after chunk %d of %d (%s)", NAME, seed, len(records), chunks, checkpoint)
         for k in progress(range(len(records), chunks), f"{NAME}: seed {seed}, chunks"):
@@ -627,7 +631,8 @@ def run_seed(p: Params, seed: int, backend: str, report: str | None = "text", co
                 checkpoint.mkdir(parents=True, exist_ok=True)
                 target = _checkpoint_file(checkpoint, seed, k)
                 tmp = target.with_suffix(f".tmp-{os.getpid()}.npz")
-                np.savez(tmp, **{f"rec:{a}": b for a, b in records[-1].items()}, **{f"end:{a}": b for a, b in state.items()})
+                np.savez(tmp, **{f"rec:{a}": b for a, b in records[-1].items()}, **{f"end:{a}": b for a, b in state.items()},
+                         **{f"wall:{a}": np.float64(b) for a, b in w.items()})
                 os.replace(tmp, target)
     return _collate(p, records, state), wall
 
@@ -662,7 +667,6 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
     `checkpoint` (a directory; ``burstsim run`` uses ``<out>/checkpoint``) a killed run started again
     with the same parameters resumes from its last finished chunk; a directory holding another run's
     chunks is refused."""
-    import json
     from pathlib import Path
 
     backends.check_backend(backend, threads)
@@ -703,6 +707,41 @@ def run(params: Params = Params(), backend: str = "runtime", threads: int | None
                     model=model.text)
     result.summary = summary(result)
     return result
+
+
+#: parameters in which runs of one configuration may differ (:func:`pool`)
+POOLED = ("seed", "seeds", "replicas")
+
+
+def configuration(result: Result) -> tuple:
+    """The parameters that make a configuration: all but :data:`POOLED`, as a hashable key."""
+    return tuple(sorted((k, json.dumps(v, sort_keys=True)) for k, v in result.params.items() if k not in POOLED))
+
+
+def pool(results) -> Result:
+    """One Result from several runs of one configuration (parameters equal but for seed, seeds and
+    replicas: networks drawn independently), e.g. seed 1 with 3 replicas and seed 2 with 2: their
+    realisations side by side (in the order given), the summary over all, the wall times added."""
+    results = list(results)
+    first = results[0]
+    for r in results[1:]:
+        diff = sorted(k for k in set(first.params) | set(r.params)
+                      if k not in POOLED and first.params.get(k) != r.params.get(k))
+        if r.protocol != NAME or diff:
+            raise ValueError(f"pool joins runs of one {NAME} configuration; these differ in {diff or r.protocol}")
+    drawn = [(int(r.params["seed"]) + k, int(r.params["replicas"])) for r in results for k in range(int(r.params["seeds"]))]
+    if len(set(drawn)) < len(drawn):
+        raise ValueError(f"pool got the same network twice (seed, replicas): {sorted(drawn)}")
+    arrays = {k: v if k.startswith("timeline_") or k == "w_t_s" else np.concatenate([r.arrays[k] for r in results])
+              for k, v in first.arrays.items()}
+    walls = {k: float(sum(r.wall_times.get(k, 0.0) for r in results)) for k in ("build_wall_s", "sim_wall_s")}
+    realisations = sum(int(r.params["seeds"]) * int(r.params["replicas"]) for r in results)
+    duration_s = float(Params.from_json(first.params).duration / second)
+    walls["sim_wall_s_per_simulated_s_per_realisation"] = walls["sim_wall_s"] / (duration_s * realisations)
+    pooled = dataclasses.replace(first, arrays=arrays, wall_times=walls, summary={},
+                                 provenance={**first.provenance, "pooled": [[s, R] for s, R in drawn]})
+    pooled.summary = summary(pooled)
+    return pooled
 
 
 # --- analysis (numpy only: burstsim.analysis) ------------------------------------------------------
