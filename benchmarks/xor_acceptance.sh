@@ -5,7 +5,7 @@
 # all with the published schedule (500 epochs of 8 s) at dt = 1 ms ("coarse").
 # Two queues, one per core; each run is resumable (a killed run restarts from its last chunk in
 # OUT/NAME/checkpoint) and a finished one (OUT/NAME/summary.json) is skipped. Logs: OUT/NAME.log.
-# About 12 core-min per 200-neuron realisation and 45 core-min per 500-neuron run (2 cores, contended).
+# About 17 core-min per 200-neuron realisation and 40 per 500-neuron run: about 3.5 h on 2 cores.
 #
 #     benchmarks/xor_acceptance.sh [OUT]          # default out/xor_acceptance
 #     .venv/bin/python benchmarks/xor_progress.py OUT/*/     # verdicts, costs and rates so far
@@ -24,11 +24,11 @@ one() {  # NAME N SCHEDULE RULE REPLICAS SEED
 
 queue() { for item in "$@"; do one $item || echo "$item failed: see its log" >&2; done; }
 
-# the single-phase pair first (the headline comparison), then the published size, then two-phase
+# the single-phase pairs first (the headline comparison), then the published size, then two-phase
 queue "sp_ccn200 200 single_phase burstccn 3 1" "sp_bp200 200 single_phase burstprop 3 1" \
-      "sp_ccn500 500 single_phase burstccn 1 1" "tp_ccn200 200 two_phase burstccn 3 1" \
-      "tp_bp200 200 two_phase burstprop 3 1" &
-queue "sp_ccn200_s2 200 single_phase burstccn 2 2" "sp_bp200_s2 200 single_phase burstprop 2 2" \
-      "sp_bp500 500 single_phase burstprop 1 1" "tp_ccn200_s2 200 two_phase burstccn 2 2" \
+      "tp_ccn200 200 two_phase burstccn 3 1" "sp_bp200_s2 200 single_phase burstprop 2 2" \
       "tp_bp200_s2 200 two_phase burstprop 2 2" &
+queue "sp_ccn200_s2 200 single_phase burstccn 2 2" "sp_bp500 500 single_phase burstprop 1 1" \
+      "sp_ccn500 500 single_phase burstccn 1 1" "tp_ccn200_s2 200 two_phase burstccn 2 2" \
+      "tp_bp200 200 two_phase burstprop 3 1" &
 wait

@@ -10,7 +10,12 @@ Times are in seconds, rates in Hz.
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import numpy as np
+
+from burstsim.replicas import summarise
 
 RULES = ("trace", "isi")
 
@@ -351,3 +356,106 @@ def xor_solved(er: np.ndarray, threshold_hz: float) -> np.ndarray:
     """XOR solved per realisation: rates (realisations x 4 patterns) on the right side of the threshold."""
     y = np.array([a ^ b for a, b in XOR_PATTERNS], bool)
     return np.all(np.where(y, er > threshold_hz, er < threshold_hz), axis=1)
+
+
+#: parameters in which runs of one configuration may differ (:func:`xor_pool`)
+XOR_POOLED = ("seed", "seeds", "replicas")
+
+
+def xor_configuration(result) -> tuple:
+    """The parameters that make a configuration: all but :data:`XOR_POOLED`, as a hashable key."""
+    return tuple(sorted((k, json.dumps(v, sort_keys=True)) for k, v in result.params.items() if k not in XOR_POOLED))
+
+
+def xor_pool(results):
+    """One Result from several runs of one configuration (parameters equal but for seed, seeds and
+    replicas: networks drawn independently), e.g. seed 1 with 3 replicas and seed 2 with 2: their
+    realisations side by side (in the order given), the summary over all, the wall times added."""
+    results = list(results)
+    first = results[0]
+    for r in results[1:]:
+        diff = sorted(k for k in set(first.params) | set(r.params)
+                      if k not in XOR_POOLED and first.params.get(k) != r.params.get(k))
+        if r.protocol != "xor" or diff:
+            raise ValueError(f"xor_pool joins runs of one xor configuration; these differ in {diff or r.protocol}")
+    drawn = [(int(r.params["seed"]) + k, int(r.params["replicas"])) for r in results for k in range(int(r.params["seeds"]))]
+    if len(set(drawn)) < len(drawn):
+        raise ValueError(f"xor_pool got the same network twice (seed, replicas): {sorted(drawn)}")
+    arrays = {k: v if k.startswith("timeline_") or k == "w_t_s" else np.concatenate([r.arrays[k] for r in results])
+              for k, v in first.arrays.items()}
+    walls = {k: float(sum(r.wall_times.get(k, 0.0) for r in results)) for k in ("build_wall_s", "sim_wall_s")}
+    key = "sim_wall_s_per_simulated_s_per_realisation"   # simulated realisation-seconds: wall / this
+    if all(r.wall_times.get(key) for r in results):
+        walls[key] = walls["sim_wall_s"] / sum(r.wall_times["sim_wall_s"] / r.wall_times[key] for r in results)
+    pooled = dataclasses.replace(first, arrays=arrays, wall_times=walls, summary={},
+                                 provenance={**first.provenance, "pooled": [[s, R] for s, R in drawn]})
+    pooled.summary = xor_summary(pooled)
+    return pooled
+
+
+def _xor_label(k: int) -> str:
+    a, b = XOR_PATTERNS[k]
+    return f"{a}{b}"
+
+
+def xor_summary(result) -> dict:
+    """Verdicts and rates per realisation and over them. Per pattern (``00``, ``10``, ``01``, ``11``):
+    the output event rate and burst probability over the last half of each post-test example
+    (``post_er_hz_<pattern>``, ``post_bp_<pattern>``), of the last training epoch (``last_er_hz_``,
+    ``last_bp_``) and of the pre-test (``pre_er_hz_``); ``solved`` (post-test rates on the right side
+    of ``threshold``), ``solved_count`` of ``realisations``; the cost per epoch (teacher-off examples)
+    averaged over the first and last 10 (``cost_first10``, ``cost_last10``). With several realisations
+    the per-realisation values are ``<metric>_r<k>`` and the summary has ``<metric>_mean``/``_sem``."""
+    a, prm = result.arrays, result.params
+    n, bin_s = int(prm["n"]), result.param("example_duration", "s") / int(prm["bins_per_example"])
+    th = result.param("threshold", "Hz")
+    post_er, post_bp = xor_pattern_rates(a, 4, "output", n, bin_s)
+    pre_er, _ = xor_pattern_rates(a, 1, "output", n, bin_s)
+    last_er, last_bp = xor_pattern_rates(a, 2, "output", n, bin_s, epoch=int(prm["epochs"]) - 1)
+    ok = xor_solved(post_er, th)
+    epochs, c = xor_costs(a)
+    rows = []
+    for q in range(len(post_er)):
+        row = {"solved": float(ok[q])}
+        for k in range(4):
+            lab = _xor_label(k)
+            row.update({f"post_er_hz_{lab}": post_er[q, k], f"post_bp_{lab}": post_bp[q, k],
+                        f"last_er_hz_{lab}": last_er[q, k], f"last_bp_{lab}": last_bp[q, k],
+                        f"pre_er_hz_{lab}": pre_er[q, k]})
+        m = min(10, c.shape[1])
+        row["cost_first10"] = float(np.mean(c[q, :m])) if m else float("nan")
+        row["cost_last10"] = float(np.mean(c[q, -m:])) if m else float("nan")
+        rows.append(row)
+    out = {"realisations": len(rows), "solved_count": int(ok.sum()), "rule": prm["rule"], "schedule": prm["schedule"]}
+    if len(rows) == 1:
+        out.update({k: float(v) for k, v in rows[0].items()})
+    else:
+        stats, _ = summarise(rows)
+        out.update({k: v for k, v in stats.items() if k not in ("n", "replicas")})  # n: neurons per population
+        for q, row in enumerate(rows):
+            out.update({f"{k}_r{q}": float(v) for k, v in row.items()})
+    out.update({k: float(v) for k, v in result.wall_times.items()})
+    return out
+
+
+def xor_table(result) -> str:
+    """The summary as text, one block per realisation: per pattern (00, 01, 10, 11, the papers'
+    order) the output event rate (Hz) and burst probability of the pre-test, the last training epoch
+    and the post-test, the verdict and the cost over the first and last 10 cost epochs."""
+    s, R = result.summary, int(result.summary["realisations"])
+    order = ("00", "01", "10", "11")
+    lines = [f"xor {s['rule']} {s['schedule']}: solved in {s['solved_count']} of {R} (post-test output "
+             f"event rate on the right side of {result.param('threshold', 'Hz'):g} Hz for all four patterns)"]
+    for q in range(R):
+        tag = "" if R == 1 else f"_r{q}"
+        def row(metric, fmt):
+            return "  ".join(format(s[f"{metric}_{lab}{tag}"], fmt) for lab in order)
+        lines += [f"realisation {q}: {'solved' if s['solved' + tag] else 'not solved'}, cost first 10 "
+                  f"{s['cost_first10' + tag]:.2f}, last 10 {s['cost_last10' + tag]:.2f}",
+                  f"  {'':22}" + "  ".join(f"{lab:>5}" for lab in order),
+                  f"  {'pre-test ER (Hz)':22}" + row("pre_er_hz", "5.2f"),
+                  f"  {'last epoch ER (Hz)':22}" + row("last_er_hz", "5.2f"),
+                  f"  {'last epoch BP':22}" + row("last_bp", "5.3f"),
+                  f"  {'post-test ER (Hz)':22}" + row("post_er_hz", "5.2f"),
+                  f"  {'post-test BP':22}" + row("post_bp", "5.3f")]
+    return "\n".join(lines)

@@ -68,12 +68,10 @@ def weight_change(result: Result) -> tuple[np.ndarray, dict]:
 
 def _pooled(results: list) -> list:
     """Runs of one configuration (other seeds or replica counts) pooled into one column."""
-    from burstsim.protocols import xor
-
     groups = {}
     for r in results:
-        groups.setdefault(xor.configuration(r), []).append(r)
-    return [xor.pool(g) if len(g) > 1 else g[0] for g in groups.values()]
+        groups.setdefault(analysis.xor_configuration(r), []).append(r)
+    return [analysis.xor_pool(g) if len(g) > 1 else g[0] for g in groups.values()]
 
 
 def plot(results, **figure_kw):
