@@ -420,7 +420,8 @@ def parser() -> argparse.ArgumentParser:
     pf = sub.add_parser("figure", help="draw a protocol's (or 'train') figure from a saved result")
     pf.add_argument("protocol")
     pf.add_argument("--from", dest="source", required=True, nargs="+",
-                    help="directory written by 'burstsim run' (for 'train': one or more, drawn together)")
+                    help="directory written by 'burstsim run' (for 'train' and 'xor': one or more, drawn together; "
+                         "xor pools the runs of one configuration)")
     pf.add_argument("--output", default=None, help="PNG path (default: <from>/<protocol>.png)")
     pf.add_argument("--x", default=None, help="sweep: the parameter on the x axis")
     pf.add_argument("--y", default=None, help="sweep: a second parameter (a heat map)")
