@@ -588,7 +588,7 @@ def pretraining_figures(params: Params | None = None, n_patterns: int = 100_000,
 
 
 def main(argv=None) -> dict:
-    """``python -m burstsim.rate.dendritic_error``: pre-train and print the measured falls (acceptance 1)."""
+    """``python -m burstsim.rate.dendritic_error``: pre-train and log the measured falls (acceptance 1)."""
     ap = argparse.ArgumentParser(prog="python -m burstsim.rate.dendritic_error",
                                  description="Pre-training to the self-predicting state from random weights "
                                              "(Sacramento et al. 2018, spec microcircuits.md s1.5): prints mean "
@@ -610,14 +610,16 @@ def main(argv=None) -> dict:
                     eta_IP=float(base.eta_IP) * args.rate_scale, eta_PI=float(base.eta_PI) * args.rate_scale,
                     replicas=args.replicas, seed=args.seed)
     h = pretraining_figures(params, args.patterns, args.eval_every or max(args.patterns // 10, 1), args.eval)
-    print(f"sizes {params.sizes}, eta_IP {params.eta_IP:g}, eta_PI {params.eta_PI:g} /ms, dt {params.dt}, "
-          f"{params.method}, sigma {params.sigma:g}, init U(-1, 1), {args.patterns} patterns of {params.T_pattern}, "
-          f"seed {params.seed} x {params.replicas} replicas; errors on {args.eval} fresh noise-free patterns")
-    print("patterns  " + "  ".join(f"|v_A| r{r}   |u_I-u| r{r}" for r in range(params.replicas)))
-    for n, a, i in zip(h["patterns"], h["apical"], h["interneuron"]):
-        print(f"{n:8d}  " + "  ".join(f"{x:8.4f}  {y:10.4f}" for x, y in zip(a, i)))
-    print("apical fall       " + " ".join(f"{x:7.1f}x" for x in h["apical_fall"]))
-    print("interneuron fall  " + " ".join(f"{x:7.1f}x" for x in h["interneuron_fall"]))
+    lines = [f"sizes {params.sizes}, eta_IP {params.eta_IP:g}, eta_PI {params.eta_PI:g} /ms, dt {params.dt}, "
+             f"{params.method}, sigma {params.sigma:g}, init U(-1, 1), {args.patterns} patterns of "
+             f"{params.T_pattern}, seed {params.seed} x {params.replicas} replicas; errors on {args.eval} fresh "
+             f"noise-free patterns",
+             "patterns  " + "  ".join(f"|v_A| r{r}   |u_I-u| r{r}" for r in range(params.replicas))]
+    lines += [f"{n:8d}  " + "  ".join(f"{x:8.4f}  {y:10.4f}" for x, y in zip(a, i))
+              for n, a, i in zip(h["patterns"], h["apical"], h["interneuron"])]
+    lines += ["apical fall       " + " ".join(f"{x:7.1f}x" for x in h["apical_fall"]),
+              "interneuron fall  " + " ".join(f"{x:7.1f}x" for x in h["interneuron_fall"])]
+    log.info("\n".join(lines))
     return h
 
 
