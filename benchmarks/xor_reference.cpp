@@ -44,7 +44,8 @@ struct Pop {
   // background: rate (Hz) and weight per channel 0..3 (ge_s, gi_s, ge_d, gi_d)
   D bg_rate[4], bg_w[4]; vector<long long> next[4];
   // detection for monitoring and for the plastic rule (post side): Ebar, Bbar, state
-  vector<D> Ebar, Bbar, Etr, hom;  // hom: the 30 s spike trace of h+ vector<int> pstate; vector<int> mstate;  // Etr: pre event trace (tau_pre)
+  vector<D> Ebar, Bbar, Etr, hom;  // Etr: pre event trace (tau_pre); hom: the 30 s spike trace of h+
+  vector<int> pstate; vector<int> mstate;
   vector<int> prestate;  // pre-side detection state (events for EBCP/TransmitEvent)
   long long ev = 0, bu = 0;
   void init(int n_) {
