@@ -2,6 +2,8 @@
 et al. 2018, spec microcircuits.md s1): parameter checks, the self-predicting state by hand and by
 pre-training, single-pattern association, the coarse exponential step against Euler at 0.1 ms."""
 
+import logging
+
 import numpy as np
 import pytest
 from brian2 import ms
@@ -238,13 +240,14 @@ def test_learning_lag_pauses_plasticity_for_its_first_steps():
             assert np.abs(c - a).max() > 0.05 * np.abs(c - w0).max()
 
 
-def test_pretraining_figures_are_printed(capsys):
-    """``python -m burstsim.rate.dendritic_error`` prints the errors at each check and the falls."""
+def test_pretraining_figures_are_logged(caplog):
+    """``python -m burstsim.rate.dendritic_error`` logs the errors at each check and the falls."""
     from burstsim.rate.dendritic_error import main
 
+    caplog.set_level(logging.INFO, logger="burstsim")
     h = main(["--sizes", "12,6,3", "--patterns", "20", "--eval-every", "10", "--eval", "5", "--replicas", "2",
               "--rate-scale", "100"])
-    out = capsys.readouterr().out
+    out = caplog.text
     assert "apical fall" in out and "interneuron fall" in out and "(12, 6, 3)" in out
     assert list(h["patterns"]) == [0, 10, 20] and h["apical"].shape == (3, 2)
     np.testing.assert_allclose(h["apical_fall"], h["apical"][0] / h["apical"][-1])
