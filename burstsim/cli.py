@@ -209,10 +209,15 @@ def cmd_train(args) -> int:
         hidden = tuple(int(h) for h in args.hidden.split(",") if h.strip())
     except ValueError:
         raise SystemExit(f"error: --hidden expects comma-separated layer sizes such as 500,500,500, got {args.hidden!r}") from None
+    try:
+        frozen = tuple(int(k) for k in (args.frozen or "").split(",") if k.strip())
+    except ValueError:
+        raise SystemExit(f"error: --frozen expects comma-separated weight layer numbers such as 2, "
+                         f"got {args.frozen!r}") from None
     fields = ("model", "feedback", "form", "epochs", "lr", "lr_feedback", "batch_size", "momentum", "weight_decay",
               "p_b", "eps", "W_gain", "Y_scale", "seed")
     try:
-        cfg = TrainConfig(hidden=hidden, **{k: getattr(args, k) for k in fields})
+        cfg = TrainConfig(hidden=hidden, frozen=frozen, **{k: getattr(args, k) for k in fields})
         from burstsim.results import check_output_dir
 
         check_output_dir(out)
@@ -302,9 +307,9 @@ def cmd_figure(args) -> int:
         return 0
     if args.protocol != "train":
         _protocol(args.protocol)
-        if len(args.source) > 1 and args.protocol != "xor":
-            raise SystemExit(f"error: figure {args.protocol!r} draws one result; several --from are for 'train' "
-                             "and 'xor' (side by side)")
+        if len(args.source) > 1 and args.protocol not in ("xor", "yin_yang"):
+            raise SystemExit(f"error: figure {args.protocol!r} draws one result; several --from are for 'train', "
+                             "'xor' and 'yin_yang' (side by side)")
     try:
         results = [Result.load(s) for s in args.source]
     except FileNotFoundError as err:
@@ -392,7 +397,8 @@ def parser() -> argparse.ArgumentParser:
     add_run_arguments(pr)
     pr.set_defaults(func=cmd_run)
     pt = sub.add_parser("train", help="train a rate model (burstsim.rate) on MNIST, Fashion-MNIST or CIFAR-10")
-    pt.add_argument("--model", default="burstccn", help="burstccn | burstprop | edn | ann (default: burstccn)")
+    pt.add_argument("--model", default="burstccn",
+                    help="burstccn | burstprop | edn | ann | dendritic_error (default: burstccn)")
     pt.add_argument("--feedback", default="tied",
                     help="tied | symmetric_init | random | kp | apic (default: tied; ann: tied = backprop, random = FA)")
     pt.add_argument("--form", default="journal", help="burstccn: journal (default) | original")
@@ -413,6 +419,8 @@ def parser() -> argparse.ArgumentParser:
     pt.add_argument("--Y-scale", dest="Y_scale", type=float, default=1.5,
                     help="random feedback gain = W gain x Y scale (default: 1.5)")
     pt.add_argument("--seed", type=int, default=1)
+    pt.add_argument("--frozen", default="", help="dendritic_error: weight layers kept at their initial values, "
+                    "comma-separated, 1 = input -> first hidden (e.g. 2: hidden -> hidden frozen)")
     pt.add_argument("--out", default=None, help="output directory (default: out/train_<model>_<feedback>)")
     pt.add_argument("--restart", action="store_true", help="ignore a checkpoint in --out and start from scratch")
     pt.add_argument("--no-figure", action="store_true", help="do not draw the figure")
@@ -420,8 +428,8 @@ def parser() -> argparse.ArgumentParser:
     pf = sub.add_parser("figure", help="draw a protocol's (or 'train') figure from a saved result")
     pf.add_argument("protocol")
     pf.add_argument("--from", dest="source", required=True, nargs="+",
-                    help="directory written by 'burstsim run' (for 'train' and 'xor': one or more, drawn together; "
-                         "xor pools the runs of one configuration)")
+                    help="directory written by 'burstsim run' (for 'train', 'xor' and 'yin_yang': one or more, drawn "
+                         "together; xor pools the runs of one configuration)")
     pf.add_argument("--output", default=None, help="PNG path (default: <from>/<protocol>.png)")
     pf.add_argument("--x", default=None, help="sweep: the parameter on the x axis")
     pf.add_argument("--y", default=None, help="sweep: a second parameter (a heat map)")

@@ -20,13 +20,15 @@ def angle_deg(a: np.ndarray, b: np.ndarray) -> float:
 
 def layer_angles(model: RateNetwork, x: np.ndarray, t: np.ndarray) -> dict:
     """``layers``: one angle per weight layer (input side first; the last is the output layer);
-    ``hidden``: the angle over all hidden layers' updates concatenated ("global" in J)."""
+    ``hidden``: the angle over all hidden layers' updates concatenated ("global" in J); a layer whose
+    update is None (frozen) has angle nan and is left out of ``hidden``."""
     ours = model.gradients(x, t)["W"]
     bp = backprop_gradients(model, x, t)["W"]
-    layers = [angle_deg(a, b) for a, b in zip(ours, bp)]
-    if len(ours) > 1:
-        hidden = angle_deg(np.concatenate([g.ravel() for g in ours[:-1]]),
-                           np.concatenate([g.ravel() for g in bp[:-1]]))
+    layers = [float("nan") if a is None else angle_deg(a, b) for a, b in zip(ours, bp)]  # None: a frozen layer
+    learning = [i for i, g in enumerate(ours[:-1]) if g is not None]
+    if learning:
+        hidden = angle_deg(np.concatenate([ours[i].ravel() for i in learning]),
+                           np.concatenate([bp[i].ravel() for i in learning]))
     else:
         hidden = float("nan")
     return {"layers": layers, "hidden": hidden}

@@ -46,7 +46,7 @@ class TrainConfig:
     (p_b 0.5, eps 0.5, W xavier gain 3.6, batch 32; spec s1.8) with three hidden layers of 500
     as in the NeurIPS repository, and lr 0.1."""
 
-    model: str = "burstccn"          # burstccn | burstprop | edn | ann
+    model: str = "burstccn"          # burstccn | burstprop | edn | ann | dendritic_error
     feedback: str = "tied"           # see FEEDBACK
     form: str = "journal"            # burstccn only: journal | original
     hidden: tuple = (500, 500, 500)  # hidden layer sizes (units)
@@ -62,6 +62,7 @@ class TrainConfig:
     Y_scale: float = 1.5             # random feedback gain = W_gain * Y_scale (J MNIST FA: 3.6 x 1.5)
     align_samples: int = 1000        # training images used for the alignment angles
     seed: int = 1
+    frozen: tuple = ()               # dendritic_error: weight layers (1 = input -> first hidden) kept fixed
 
     def __post_init__(self):
         check_choice("model", self.model, tuple(MODELS))
@@ -69,7 +70,7 @@ class TrainConfig:
         check_choice("form", self.form, FORMS)
         if self.feedback == "apic" and self.model != "burstccn":
             raise ValueError("feedback='apic' (apical-cancellation learning of Y) exists for model burstccn only")
-        if self.feedback in ("kp", "apic") and self.model in ("burstprop", "edn"):
+        if self.feedback in ("kp", "apic") and self.model in ("burstprop", "edn", "dendritic_error"):
             raise ValueError(f"feedback={self.feedback!r} is not implemented for model {self.model!r}; "
                              "use tied, symmetric_init or random")
         if self.model == "ann" and self.feedback == "symmetric_init":
@@ -78,6 +79,16 @@ class TrainConfig:
         if not hidden or min(hidden) < 1:
             raise ValueError(f"hidden must list one or more layer sizes >= 1, got {self.hidden!r}")
         object.__setattr__(self, "hidden", hidden)
+        try:
+            frozen = tuple(sorted({int(k) for k in self.frozen}))
+        except (TypeError, ValueError):
+            raise ValueError(f"frozen must list weight layer numbers, got {self.frozen!r}") from None
+        if frozen and self.model != "dendritic_error":
+            raise ValueError(f"frozen layers are implemented for model dendritic_error only, not {self.model!r}")
+        if frozen and not (frozen[0] >= 1 and frozen[-1] <= len(hidden) + 1):
+            raise ValueError(f"frozen={frozen} names weight layers outside 1..{len(hidden) + 1} (layer k maps layer "
+                             f"k-1 onto layer k; hidden={hidden})")
+        object.__setattr__(self, "frozen", frozen)
         for name in ("epochs", "batch_size", "align_samples"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be a whole number >= 1, got {getattr(self, name)!r}")
@@ -96,12 +107,13 @@ class TrainConfig:
                              "use p_b <= 0.5")
 
     def to_json(self) -> dict:
-        return {**dataclasses.asdict(self), "hidden": list(self.hidden)}
+        return {**dataclasses.asdict(self), "hidden": list(self.hidden), "frozen": list(self.frozen)}
 
     @property
     def label(self) -> str:
         form = f" ({self.form})" if self.model == "burstccn" and self.form != "journal" else ""
-        return f"{self.model}{form}, {self.feedback}"
+        frozen = f", frozen {','.join(map(str, self.frozen))}" if self.frozen else ""
+        return f"{self.model}{form}, {self.feedback}{frozen}"
 
 
 def build_model(cfg: TrainConfig, n_in: int, n_out: int) -> RateNetwork:
@@ -119,12 +131,16 @@ def build_model(cfg: TrainConfig, n_in: int, n_out: int) -> RateNetwork:
                                   feedback_rule=cfg.feedback if learned else "none", **common)
     if cfg.model == "burstprop":
         return MODELS["burstprop"](sizes, p_b=cfg.p_b, eps=cfg.eps, feedback=fb, Y_scale=scale, **common)
+    if cfg.model == "dendritic_error":
+        return MODELS["dendritic_error"](sizes, feedback=fb, Y_scale=scale, frozen=cfg.frozen, **common)
     return MODELS["edn"](sizes, feedback=fb, Y_scale=scale, **common)
 
 
 def build_optimiser(cfg: TrainConfig, model: RateNetwork) -> SGD:
     lr = {"W": cfg.lr, "c": cfg.lr, "Y": cfg.lr_feedback, "Q": cfg.lr_feedback,
           "W_PI": 2 * cfg.lr, "c_PI": 2 * cfg.lr, "W_IP": 2 * cfg.lr}
+    if cfg.model == "dendritic_error":  # its interneuron updates are already rescaled to match W's
+        lr.update(W_IP=cfg.lr, c_IP=cfg.lr)
     return SGD(model, lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
 
 
@@ -194,7 +210,9 @@ def load_checkpoint(path: Path, cfg: TrainConfig, data_name: str, model: RateNet
     except Exception as err:
         raise ValueError(f"{path} is not a readable burstsim checkpoint ({err}); delete it or train with --restart") from None
     ours = {"config": cfg.to_json(), "data": data_name}
-    diff = [k for k in ours["config"] if k not in RESUMABLE and saved["config"].get(k) != ours["config"][k]]
+    defaults = TrainConfig().to_json()  # a field added after the checkpoint was written counts as its default
+    diff = [k for k in ours["config"] if k not in RESUMABLE
+            and saved["config"].get(k, defaults.get(k)) != ours["config"][k]]
     if saved["data"] != data_name:
         diff.append("data")
     if diff:
