@@ -19,7 +19,7 @@ import numpy as np
 
 __all__ = ["DataError", "Dataset", "read_idx", "write_idx", "load_mnist", "load_mnist_offline",
            "load_cifar10", "load", "one_hot", "offline_mnist_dir", "MNIST_FILES", "CIFAR10_FILES",
-           "OFFLINE_N_TRAIN", "SPECS"]
+           "OFFLINE_N_TRAIN", "SPECS", "yin_yang", "yin_yang_class", "YIN_YANG_CLASSES", "YIN_YANG_SPLITS"]
 
 
 class DataError(ValueError):
@@ -426,3 +426,56 @@ def offline_mnist_dir() -> Path | None:
     root, or None when that directory does not exist."""
     path = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
     return path if path.is_dir() else None
+
+
+# ----------------------------------------------------------------------------------- Yin-Yang
+
+YIN_YANG_CLASSES = ("yang", "yin", "dot")
+"""Class names by index: Kriener et al.'s ``which_class`` gives 1 where its criterion ``is_yin`` holds, 0 elsewhere
+in the disk, and 2 in the two small dots (which override both)."""
+YIN_YANG_SPLITS = {"train": (5000, 42), "validation": (1000, 41), "test": (1000, 40)}
+"""The standard sizes of Kriener et al. 2021 (5000 / 1000 / 1000) with the seeds of their data set code; the draws
+here use numpy's ``default_rng`` and are not bitwise those of the original's ``RandomState``."""
+
+
+def yin_yang_class(x, y, r_small: float = 0.1, r_big: float = 0.5) -> np.ndarray:
+    """Class (0 yang, 1 yin, 2 dot) of the points (x, y) of the yin-yang figure of Kriener et al. 2021: a disk
+    of radius r_big centred at (r_big, r_big); the dots are disks of radius r_small around (r_big/2, r_big) and
+    (3 r_big/2, r_big). Points outside the big disk get the class their formula gives (callers mask them)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    d_right = np.hypot(x - 1.5 * r_big, y - r_big)
+    d_left = np.hypot(x - 0.5 * r_big, y - r_big)
+    is_yin = ((d_right <= r_small) | ((d_left > r_small) & (d_left <= 0.5 * r_big))
+              | ((y > r_big) & (d_right > 0.5 * r_big)))
+    cls = is_yin.astype(np.int64)
+    cls[(d_right < r_small) | (d_left < r_small)] = 2
+    return cls
+
+
+def yin_yang(size: int = 1000, seed: int = 42, r_small: float = 0.1, r_big: float = 0.5) -> tuple[np.ndarray,
+                                                                                                      np.ndarray]:
+    """The Yin-Yang data set (Kriener, Göltz, Petrovici 2021, "The Yin-Yang dataset", doi:10.1145/3517343.3517380):
+    ``size`` points, each of a class drawn uniformly from (yang, yin, dot) and then placed uniformly at random in
+    that class's region of the disk (rejection sampling), as inputs (x, y, 1 - x, 1 - y) in [0, 2 r_big] (float64,
+    shape (size, 4)) and labels (int64, shape (size,); see ``YIN_YANG_CLASSES``). Its own generator
+    ``default_rng(seed)``: the global numpy random state is left alone. Standard splits: ``YIN_YANG_SPLITS``."""
+    size = int(size)
+    if size < 1:
+        raise ValueError(f"yin_yang: size={size} must be >= 1")
+    if not 0 < r_small < 0.5 * r_big:
+        raise ValueError(f"yin_yang: need 0 < r_small < r_big / 2 (the dots inside the eyes), got r_small={r_small}, "
+                         f"r_big={r_big}")
+    rng = np.random.default_rng(int(seed))
+    labels = rng.integers(0, 3, size)
+    points = np.empty((size, 2))
+    for c in range(3):
+        need = np.flatnonzero(labels == c)
+        found = []
+        while sum(len(f) for f in found) < len(need):
+            cand = rng.random((4 * len(need) + 64, 2)) * 2 * r_big
+            inside = np.hypot(cand[:, 0] - r_big, cand[:, 1] - r_big) <= r_big
+            cand = cand[inside]
+            found.append(cand[yin_yang_class(cand[:, 0], cand[:, 1], r_small, r_big) == c])
+        points[need] = np.concatenate(found)[:len(need)]
+    x = np.column_stack([points, 2 * r_big - points])
+    return x, labels

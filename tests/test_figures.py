@@ -55,6 +55,23 @@ def _result(name: str) -> Result:
         return deep_credit.run(deep_credit.Params.quick(), backend="cpp", report=None)
     if name == "teacher_regression":
         return teacher_regression.run(teacher_regression.Params.quick(), report=None)
+    if name == "yin_yang":   # numpy only: a few patterns of the quick variant
+        from burstsim.protocols import yin_yang
+
+        return yin_yang.run(yin_yang.Params.quick(n_train=40, n_val=30, n_test=60, epochs=1), report=None)
+    if name == "self_predicting":   # numpy only: a few patterns of the quick variant
+        from burstsim.protocols import self_predicting
+
+        return self_predicting.run(self_predicting.Params.quick(n_patterns=100, eval_every=50), report=None)
+    if name == "microcircuit_regression":   # numpy only: a few patterns of the quick variant
+        from burstsim.protocols import microcircuit_regression
+
+        p = microcircuit_regression.Params.quick(n_train=40, eval_every=20, n_test=20)
+        return microcircuit_regression.run(p, report=None)
+    if name == "bars":   # runtime: a few presentations of the quick variant, no build
+        from burstsim.protocols import bars
+
+        return bars.run(bars.Params.quick(epochs=1, pretrain_patterns=4, eval_patterns=2), report=None)
     if name == "xor":   # the build of tests/test_xor.py's quick run
         return xor.run(xor.Params.quick(schedule="two_phase", replicas=2), backend="cpp", report=None)
     raise ValueError(name)
@@ -118,7 +135,8 @@ def _draw_all(mode: str, saved: dict) -> dict:
 
 
 EXPECTED_AXES = {"transfer": 4, "multiplexing": 6, "plasticity": 3, "single_phase": 8, "deep_credit": 5,
-                 "teacher_regression": 5, "train": 4, "xor": 4}
+                 "teacher_regression": 5, "train": 4, "xor": 4, "yin_yang": 3,
+                 "self_predicting": 2, "microcircuit_regression": 4, "bars": 3}
 
 
 @pytest.mark.parametrize("mode", ["svg_backend", "no_brian2"])

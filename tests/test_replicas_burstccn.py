@@ -130,14 +130,17 @@ def test_per_replica_values_are_checked_before_any_build():
     assert p.build_identity() != single_phase.Params.quick(replicas=2).build_identity()
 
 
-def _within(m1, s1, m2, s2) -> bool:
-    return abs(m1 - m2) <= 2 * np.sqrt(s1 ** 2 + s2 ** 2)
+def _within(m1, s1, m2, s2, z: float = 3.0) -> bool:
+    """|m1 - m2| within z combined standard errors. 12 metrics are compared at once: at z = 2 one of
+    them falls outside by chance in about 4 of 10 runs (seen: w0_w1_change at 2.4 SE once the pulse
+    noise's draws changed); z = 3 (Bonferroni over 12 at 5 %: 2.9) keeps that near 3 %."""
+    return abs(m1 - m2) <= z * np.sqrt(s1 ** 2 + s2 ** 2)
 
 
 @pytest.mark.slow
 def test_single_phase_metrics_over_replicas_match_separate_runs():
     """cpp, the quick protocol (60 s, 15 s windows): every summary metric averaged over 10 replicas of
-    one network lies within 2 combined standard errors of its average over 10 separate runs (10
+    one network lies within 3 combined standard errors of its average over 10 separate runs (10
     seeds, one build); and a rerun of the kept model with one replica's teacher off changes no other."""
     base = single_phase.Params.quick()
     scales = np.ones(10)

@@ -13,7 +13,8 @@ import warnings
 
 import numpy as np
 
-FIGURES = ("transfer", "multiplexing", "plasticity", "single_phase", "deep_credit", "teacher_regression", "train", "xor")
+FIGURES = ("transfer", "multiplexing", "plasticity", "single_phase", "deep_credit", "teacher_regression", "train", "xor",
+           "self_predicting", "microcircuit_regression", "yin_yang", "bars")
 
 
 def __getattr__(name):

@@ -41,6 +41,7 @@ move together towards u_inf (the potential at which the right-hand side vanishes
 
     euler:        u += dt G (u_inf - u) + sigma sqrt(dt) N(0, 1)
     exponential:  u += (1 - e^{-G dt}) (u_inf - u) + sigma sqrt((1 - e^{-2 G dt}) / (2 G)) N(0, 1)
+    etd2:         exponential + (1 - (1 - e^{-G dt}) / (G dt)) (u_inf(t) - u_inf(t - dt))
 
 (G: the compartment's total conductance); the low-passes take the same factor with G = 1/tau.
 The default, forward Euler at dt = 0.1 ms, is the step of every published re-implementation: it
@@ -49,6 +50,15 @@ Euler integrates the leak and the noise exactly for the inputs of the step (Eule
 exact Ornstein-Uhlenbeck step agree for dt -> 0); its fixed points are those of the ODEs at any dt
 and it stays stable where Euler does not, so a coarser step (1 ms, 10x faster) keeps the steady
 states that plasticity mostly sees and changes only the few-ms transients after a pattern switch.
+It does not keep how far a soma lags an input that drifts while the weights learn: for u_inf rising at
+rate v it lags by v dt / (1 - e^{-G dt}) instead of v / G (1.3 v against 0.7 v ms at dt = 1 ms), and that
+lag enters every rule's phi(u) - phi(prediction). With fast forward learning (the Yin-Yang rate 6 /ms)
+one pattern's weight change then differs from Euler at 0.1 ms by about 24 %. ``etd2`` (exponential time
+differencing with u_inf interpolated linearly over the step from its last two values; each group keeps
+its u_inf of the last step in ``state.uinf_prev``) responds to a linear drift exactly: there the
+difference is about 0.2 % at 1 ms (measured, ``benchmarks/yin_yang.py``), for a few % more time per step.
+A jump of u_inf (a target switched on or off, a pattern without input low-pass) overshoots by that factor
+for one step.
 Noise is white (Euler-Maruyama, independent of dt); the re-implementations add sigma dt N(0, 1) per
 step instead, which at dt = 0.1 ms is sqrt(dt) = 0.32 times this noise.
 
@@ -76,7 +86,7 @@ Parameters (:class:`Params`; ``Params.describe()`` prints the full table with ra
     sigma            0.1            noise amplitude (1/sqrt(ms)); 0.3 in the regression task
     phi              logistic       or soft_rectifier gamma log(1 + exp(beta (u - theta)))
     gamma beta theta 0.1 1.0 3.0    soft rectifier (paper, regression)
-    dt, method       0.1 ms, euler  integration step and scheme
+    dt, method       0.1 ms, euler  integration step and scheme (euler, exponential, etd2)
     T_pattern        100 ms         presentation time of one pattern
     tau_0, tau_w     3 ms, 30 ms    input low-pass, low-pass of the weight-change induction
     learning_lag     0 ms           plasticity paused after each pattern switch (phll: 20 ms)
@@ -84,6 +94,7 @@ Parameters (:class:`Params`; ``Params.describe()`` prints the full table with ra
     eta_IP eta_PI    0.0002375 0.0005     P->I and I->P rules per hidden layer (pre-training values)
     eta_TD           0.0            top-down rule per hidden layer (the experiments keep W_TD fixed)
     init_PP ... _PI  1.0            initial weights U(-a, a) per class (regression: 0.1)
+    bias             0.0            rate of the bias unit (learnable thresholds; 0: none)
     seed, replicas   0, 1           replicas are independent networks integrated side by side
 
 State variables (attributes of ``net.state``; lists indexed by layer, hidden-layer lists start at
@@ -93,7 +104,14 @@ potentials are those that drove the last step. Weights (attributes of the networ
 n_post, n_pre)): W_PP,k is ``W_PP[k-1]`` (k = 1..N); W_TD,k, W_IP,k and W_PI,k are ``W_TD[k-1]``,
 ``W_IP[k-1]`` and ``W_PI[k-1]`` (k = 1..N-1); their low-passed changes are in ``Delta[rule]``.
 
-Not here yet: learnable thresholds (the MNIST biases) and the two-pass steady-state form.
+Learnable thresholds (``bias`` > 0; spec s1.3, the MNIST biases; phll/Neuro-Backprop's Yin-Yang bias unit of
+rate 0.5): a constant bias unit of rate ``bias`` is presynaptic to every basal dendrite (layers 1..N) and every
+interneuron dendrite, with weights ``b_PP[k-1]`` (replicas, n_k) and ``b_IP[h]`` (replicas, n_{k+1}) drawn like
+the weights of their class (a stream of their own, so the other weights do not change) and learned by the PP and
+IP rules with pre = ``bias`` (low-passed changes in ``Delta["bPP"]``, ``Delta["bIP"]``); the self-predicting state
+copies them like W_IP. ``bias`` = 0 (the default) leaves the network exactly as without them.
+
+The two-pass steady-state form (the MNIST runs) is :mod:`burstsim.rate.dendritic_error_steady`.
 """
 
 from __future__ import annotations
@@ -149,7 +167,8 @@ class Params(ParamsBase):
     theta: float = param(3.0, None, "any", "soft rectifier threshold (potential)", "spec s1.3 [P]")
     dt: object = param(0.1 * ms, ms, "positive", "integration step", SRC_R)
     method: str = param("euler", None, "choice", "integration scheme (see the module docstring)",
-                        "euler: " + SRC_R + "; exponential: " + SRC_OWN, choices=("euler", "exponential"))
+                        "euler: " + SRC_R + "; exponential, etd2: " + SRC_OWN,
+                        choices=("euler", "exponential", "etd2"))
     T_pattern: object = param(100 * ms, ms, "positive", "presentation time of one pattern", SRC_R)
     tau_0: object = param(3 * ms, ms, "positive", "low-pass time constant of the input rates", SRC_R)
     tau_w: object = param(30 * ms, ms, "positive", "low-pass time constant of the weight-change induction",
@@ -169,6 +188,9 @@ class Params(ParamsBase):
     init_TD: float = param(1.0, None, "nonnegative", "initial top-down weights U(-a, a)", SRC_R)
     init_IP: float = param(1.0, None, "nonnegative", "initial pyramid-to-interneuron weights U(-a, a)", SRC_R)
     init_PI: float = param(1.0, None, "nonnegative", "initial interneuron-to-pyramid weights U(-a, a)", SRC_R)
+    bias: float = param(0.0, None, "nonnegative", "rate of a constant bias unit presynaptic to every basal and "
+                        "interneuron dendrite, its weights learned by the PP and IP rules (0: no bias)",
+                        "spec s1.3 (learnable thresholds); phll/Neuro-Backprop Yin-Yang: 0.5")
     seed: int = param(0, None, "nonnegative", "random seed (weights, noise, patterns; one stream each per replica)",
                       "burstsim convention: one seed argument per run (DESIGN.md)")
     replicas: int = param(1, None, "count", "independent networks integrated side by side (seeds vectorised)",
@@ -260,6 +282,7 @@ class State:
         self.uI = [z(sizes[k + 1]) for k in range(1, N)]
         self.vI = [z(sizes[k + 1]) for k in range(1, N)]
         self.noise_buf, self.noise_at = None, 0     # standard normals drawn ahead, per replica
+        self.uinf_prev = {}                         # etd2: each group's u_inf of the previous step
 
 
 class DendriticErrorNetwork:
@@ -286,6 +309,7 @@ class DendriticErrorNetwork:
             self.phi = lambda u: g * np.logaddexp(0.0, b * (u - th))
         self._constants()
         self._init_weights()
+        self._init_biases()
         self._noise_rng = [_rng(p.seed, r, 1) for r in range(self.S)]
         self._pattern_rng = [_rng(p.seed, r, 2) for r in range(self.S)]
         self._eval_rng = [_rng(p.seed, r, 3) for r in range(self.S)]
@@ -294,7 +318,7 @@ class DendriticErrorNetwork:
     # -- set-up --------------------------------------------------------------------------------------
     def _constants(self) -> None:
         p, dt = self.params, self.dt
-        exact = p.method == "exponential"
+        exact = p.method in ("exponential", "etd2")
         sigma = float(p.sigma)
 
         def relax(G):  # (factor towards u_inf, noise scale) of one step for total conductance G
@@ -308,6 +332,9 @@ class DendriticErrorNetwork:
         self._out = relax(G_o) + (g_B / G_o,)
         self._out_t = relax(G_ot) + (g_B / G_ot, g_som / G_ot)
         self._int = relax(G_i) + (g_D / G_i, g_som / G_i)
+        # etd2: weight of the change of u_inf over the last step, 1 - (1 - e^{-G dt}) / (G dt) (0: exponential)
+        ramp = (lambda G: 1.0 + np.expm1(-G * dt) / (G * dt)) if p.method == "etd2" else (lambda G: 0.0)
+        self._ramp = {"I": ramp(G_i), "P": ramp(G_h), "out": ramp(G_o), "out_t": ramp(G_ot)}
         self._a0 = relax(1 / float(p.tau_0 / ms))[0]
         self._aw = relax(1 / float(p.tau_w / ms))[0]
         # dendritic predictions of the somatic potential
@@ -329,6 +356,20 @@ class DendriticErrorNetwork:
                 self.W_TD[h][r] = rng.uniform(-p.init_TD, p.init_TD, self.W_TD[h].shape[1:])
                 self.W_IP[h][r] = rng.uniform(-p.init_IP, p.init_IP, self.W_IP[h].shape[1:])
                 self.W_PI[h][r] = rng.uniform(-p.init_PI, p.init_PI, self.W_PI[h].shape[1:])
+
+    def _init_biases(self) -> None:
+        """Bias weights (zero and unused when ``bias`` = 0), from a stream of their own per replica."""
+        p, s, S, N = self.params, self.sizes, self.S, self.N
+        self.bias = float(p.bias)
+        self.b_PP = [np.zeros((S, s[k + 1])) for k in range(N)]
+        self.b_IP = [np.zeros((S, s[k + 1])) for k in range(1, N)]
+        if self.bias:
+            for r in range(S):
+                rng = _rng(p.seed, r, 4)
+                for b in self.b_PP:
+                    b[r] = rng.uniform(-p.init_PP, p.init_PP, b.shape[1:])
+                for b in self.b_IP:
+                    b[r] = rng.uniform(-p.init_IP, p.init_IP, b.shape[1:])
 
     @property
     def weights(self) -> dict:
@@ -361,12 +402,15 @@ class DendriticErrorNetwork:
             scale = (p.g_lk + p.g_D) / p.g_D * p.g_B / (p.g_lk + p.g_B + g_A_up)
             self.W_IP[h][...] = scale * self.W_PP[k]
             self.W_PI[h][...] = -self.W_TD[h]
+            self.b_IP[h][...] = scale * self.b_PP[k]
 
     def reset_state(self, patterns: int = 1) -> None:
         """All potentials, the input low-pass and the low-passed weight changes to 0 (weights kept);
         `patterns` side by side per replica (plasticity needs 1)."""
         self.state = State(self.sizes, self.S, int(patterns))
         self.Delta = {rule: [np.zeros_like(W) for W in Ws] for rule, Ws in self.weights.items()}
+        self.Delta["bPP"] = [np.zeros_like(b) for b in self.b_PP]
+        self.Delta["bIP"] = [np.zeros_like(b) for b in self.b_IP]
 
     # -- dynamics ------------------------------------------------------------------------------------
     def _noise(self) -> list:
@@ -398,6 +442,11 @@ class DendriticErrorNetwork:
             np.matmul(rI[h], self.W_PI[h].transpose(0, 2, 1), out=st.vA[h])
             st.vA[h] += t
             np.matmul(r[k], self.W_IP[h].transpose(0, 2, 1), out=st.vI[h])
+        if self.bias:
+            for k, b in enumerate(self.b_PP):
+                st.vB[k] += self.bias * b[:, None, :]
+            for h, b in enumerate(self.b_IP):
+                st.vI[h] += self.bias * b[:, None, :]
         return td
 
     def _rules(self, learn) -> tuple:
@@ -438,35 +487,40 @@ class DendriticErrorNetwork:
         # interneurons first: they read the upper somata before those move
         a, s, cD, cS = self._int
         for h in range(N - 1):
-            u = st.uI[h]
-            du = cD * st.vI[h] + cS * st.u[h + 1] - u
-            du *= a
-            if xi is not None:
-                du += s * xi[N + h]
-            u += du
+            self._move(st.uI[h], cD * st.vI[h] + cS * st.u[h + 1], a, s, xi, N + h, f"I{h}", self._ramp["I"])
         a, s, cB, cA = self._hid
         for h in range(N - 1):
-            u = st.u[h]
-            du = cB * st.vB[h] + cA * st.vA[h] - u
-            du *= a
-            if xi is not None:
-                du += s * xi[h]
-            u += du
+            self._move(st.u[h], cB * st.vB[h] + cA * st.vA[h], a, s, xi, h, f"P{h}", self._ramp["P"])
         u = st.u[N - 1]
         if target is None:
             a, s, cB = self._out
-            du = cB * st.vB[N - 1] - u
+            self._move(u, cB * st.vB[N - 1], a, s, xi, N - 1, "out", self._ramp["out"])
         else:
             a, s, cB, cS = self._out_t
-            du = cB * st.vB[N - 1] + cS * np.asarray(target, dtype=float) - u
-        du *= a
-        if xi is not None:
-            du += s * xi[N - 1]
-        u += du
+            self._move(u, cB * st.vB[N - 1] + cS * np.asarray(target, dtype=float), a, s, xi, N - 1, "out",
+                       self._ramp["out_t"])
         return phi(u)
+
+    def _move(self, u, u_inf, a, s, xi, i, key, ramp) -> None:
+        """One step of soma `u` towards `u_inf` (a new array), in place: the factor `a` of the scheme, noise
+        ``s xi[i]``; etd2 adds ``ramp`` times the change of u_inf since the last step (the exact response to a
+        linearly changing u_inf, so that a soma lags a drifting input by 1/G as in continuous time)."""
+        du = u_inf - u
+        du *= a
+        if ramp:
+            prev = self.state.uinf_prev.get(key)
+            if prev is not None and prev.shape == u_inf.shape:
+                prev -= u_inf
+                prev *= -ramp
+                du += prev
+            self.state.uinf_prev[key] = u_inf
+        if xi is not None:
+            du += s * xi[i]
+        u += du
 
     def _plasticity(self, rules, r: list, rI: list, td: list) -> None:
         st, phi, aw, dt = self.state, self.phi, self._aw, self.dt
+        weights, keep = self.weights, 1.0 - aw
         for rule in rules:
             for i, eta in enumerate(self.eta[rule]):
                 if eta == 0.0:
@@ -480,9 +534,15 @@ class DendriticErrorNetwork:
                 else:                        # TD
                     post, pre = r[i + 1] - phi(td[i]), r[i + 2]
                 D = self.Delta[rule][i]
-                D *= 1.0 - aw
-                D += np.matmul((aw * post).transpose(0, 2, 1), pre)
-                self.weights[rule][i] += (eta * dt) * D
+                D *= keep
+                post *= aw                                  # a new array in every branch above
+                D += np.matmul(post.transpose(0, 2, 1), pre)
+                weights[rule][i] += (eta * dt) * D
+                if self.bias and rule in ("PP", "IP"):     # the bias unit's weights: pre = bias
+                    Db = self.Delta["b" + rule][i]
+                    Db *= keep
+                    Db += self.bias * post[:, 0]            # one pattern per replica while learning
+                    (self.b_PP if rule == "PP" else self.b_IP)[i] += (eta * dt) * Db
 
     def present(self, x, target=None, learn=True, noise: bool = True) -> np.ndarray:
         """Present pattern `x` for T_pattern (plasticity paused for the first learning_lag); returns
@@ -572,6 +632,38 @@ class DendriticErrorNetwork:
         p = self.params
         return float(p.theta) + np.log(np.expm1(rates / float(p.gamma))) / float(p.beta)
 
+    def predict(self, patterns) -> np.ndarray:
+        """Output rates phi(u_N) for `patterns` ((n, n_0) or (replicas, n, n_0)), measured like
+        :meth:`self_prediction_errors`: without noise, target or plasticity, all patterns side by side
+        from rest, read at the end of T_pattern. Shape (replicas, n, n_N); the training state is kept."""
+        patterns = np.asarray(patterns, dtype=float)
+        if patterns.shape[-1:] != (self.sizes[0],) or patterns.ndim not in (2, 3):
+            raise ValueError(f"patterns has shape {patterns.shape}: give (n, {self.sizes[0]}) or "
+                             f"(replicas, n, {self.sizes[0]}) input rates for sizes={self.sizes}")
+        if patterns.ndim == 2:
+            patterns = np.broadcast_to(patterns, (self.S,) + patterns.shape)
+        saved, saved_delta = self.state, self.Delta
+        try:
+            self.reset_state(patterns.shape[1])
+            out = None
+            for _ in range(self.steps_per_pattern):
+                out = self.step(patterns, None, learn=False, noise=False)
+        finally:
+            self.state, self.Delta = saved, saved_delta
+        return out
+
+    def feedback_angles(self) -> np.ndarray:
+        """Angle (degrees) between the transposed forward weights W_PP,k+1^T and the top-down weights
+        W_TD,k of every hidden layer k (Frobenius inner product; 0: aligned, 90: orthogonal; the paper's
+        regression: about 45), shape (hidden layers, replicas)."""
+        out = []
+        for h in range(self.N - 1):
+            A, B = self.W_PP[h + 1].transpose(0, 2, 1), self.W_TD[h]
+            norm = np.linalg.norm(A, axis=(1, 2)) * np.linalg.norm(B, axis=(1, 2))
+            cos = np.divide((A * B).sum(axis=(1, 2)), norm, out=np.zeros(self.S), where=norm > 0)
+            out.append(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+        return np.array(out).reshape(self.N - 1, self.S)
+
 
 # -- acceptance 1 (rate part): the self-predicting state reached by pre-training ------------------------
 
@@ -601,7 +693,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--rate-scale", type=float, default=1.0,
                     help="multiply the spec's pre-training rates eta_IP, eta_PI by this (default 1)")
     ap.add_argument("--dt", type=float, default=1.0, help="step in ms (default 1)")
-    ap.add_argument("--method", default="exponential", choices=("euler", "exponential"))
+    ap.add_argument("--method", default="exponential", choices=("euler", "exponential", "etd2"))
     ap.add_argument("--replicas", type=int, default=3, help="seeds side by side (default 3)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
