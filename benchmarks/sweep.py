@@ -2,7 +2,7 @@
 cluster of 2 cpp workers, cold build cache, compiles counted by a wrapper around the compiler
 (issue 15, acceptance 1).
 
-    .venv/bin/python benchmarks/sweep.py [--n-per-point 1500] [--workers 2] [--out DIR]
+    .venv/bin/python benchmarks/sweep.py [--n-per-point 2000] [--workers 2] [--out DIR]
 
 Measures, in this one run: the sweep's wall time (cluster start, builds and every point included),
 the sum of the points' ``sim_wall_s``, the build time of each worker's first point, the number of
@@ -24,7 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 
-def measure(n_per_point: int = 1500, workers: int = 2, levels: int = 8, out: str | None = None) -> dict:
+def measure(n_per_point: int = 2000, workers: int = 2, levels: int = 8, out: str | None = None) -> dict:
     """Run the sweep in a fresh cache with the compiler wrapped; returns the figures (see the module doc)."""
     from _compilers import compiler_wrapper, compiles
 
@@ -66,8 +66,8 @@ def measure(n_per_point: int = 1500, workers: int = 2, levels: int = 8, out: str
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--n-per-point", type=int, default=1500, help="neurons per point (1500: 1.8-2.4 s of sim_wall_s "
-                    "on cpp, measured 2026-12-06; 600 gave only 0.3-0.5 s)")
+    ap.add_argument("--n-per-point", type=int, default=2000, help="neurons per point (1500: 0.8-2.4 s of sim_wall_s "
+                    "on cpp, measured 2026-12-06, so 2000 keeps every point >= ~1 s; 600 gave 0.3-0.5 s)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--levels", type=int, default=8, help="current levels per axis")
     ap.add_argument("--out", help="sweep directory (default: a fresh temporary one)")

@@ -179,7 +179,7 @@ def test_8x8_transfer_sweep_builds_once_per_worker_near_ideal_wall_time():
     sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "benchmarks"))
     import sweep as bench
 
-    m = bench.measure(n_per_point=1500, workers=2)
+    m = bench.measure(n_per_point=2000, workers=2)
     table = m["table"]
     assert m["points"] == 64 and m["errors"] == 0
     assert m["compiler_invocations"] > 0 and 1 <= m["links"] <= 2   # one binary linked per worker at most

@@ -140,6 +140,8 @@ class Params(ParamsBase):
                       "the traces, or (\"rate\") traces that low-pass phi(u) deterministically (the same network "
                       "without spiking noise)", SRC_US + " ('poisson'); burstsim ('rate', for diagnosis)",
                       choices=("poisson", "rate"))
+    input_mode: str = param("poisson", None, "choice", "how the input layer transmits (as `mode`)", SRC_OWN,
+                            choices=("poisson", "rate"))
     tau_s: object = param(10 * ms, ms, "positive", "PSP trace and dendrite time constant",
                           "spec s3.1 (Gille: dendritic leak 0.1/ms)")
     tau_w: object = param(30 * ms, ms, "positive", "low-pass time constant of the weight-change induction",
@@ -378,10 +380,10 @@ class Schedule:
 
 # --- the network --------------------------------------------------------------------------------------
 
-def _trace_code(p: Params) -> tuple[str, str | None, str]:
+def _trace_code(mode: str) -> tuple[str, str | None, str]:
     """(trace equation, threshold, reset) of a group: Poisson spikes kick the trace, or (mode "rate")
     the trace low-passes the rate and n_read integrates the expected spike count."""
-    if p.mode == "rate":
+    if mode == "rate":
         return ("dx/dt = (r - x)/tau_s : 1  # low-passed rate (the spiking trace's mean)\n"
                 "dn_read/dt = read_open*psi*r : 1  # expected spikes in the read windows"), None, ""
     return ("dx/dt = -x/tau_s : 1  # PSP trace of this neuron's spikes (mean: its rate)\n"
@@ -389,7 +391,7 @@ def _trace_code(p: Params) -> tuple[str, str | None, str]:
 
 
 def _spiking_group(p: Params, n: int, name: str, body: str, ns: dict) -> NeuronGroup:
-    trace, threshold, reset = _trace_code(p)
+    trace, threshold, reset = _trace_code(p.mode)
     eqs = body + f"""
 {trace}
 u_breve = {"u_inf" if p.prospective else "u"} : 1  # the potential that sets the rate (prospective: u_inf)
@@ -402,7 +404,7 @@ dr_acc/dt = read_open*r/ms : 1  # phi(u) summed over the read windows (x ms)
     return NeuronGroup(n, eqs, threshold=threshold, reset=reset or None, method=p.method, namespace=ns, name=name)
 
 
-def _plastic_code(p: Params, rule: str, eta: float) -> tuple[str, str | None, dict]:
+def _plastic_code(p: Params, rule: str, eta: float, pre_mode: str) -> tuple[str, str | None, dict]:
     """(run_regularly code, on_pre code or None, constants) of a plastic pathway."""
     post = {"PP": "err_post", "IP": "err_post", "PI": "-vA_post"}[rule]
     open_ = f"open = gate_{rule}(t)*int(t - T_pattern*floor(t/T_pattern + 1e-6) >= learning_lag - 0.5*dt)\n"
@@ -410,7 +412,7 @@ def _plastic_code(p: Params, rule: str, eta: float) -> tuple[str, str | None, di
     consts = {f"eta_{rule}": eta / ms}
     if p.presynaptic == "trace":
         return open_ + f"Delta += open*(1 - decay_w)*({post}*x_pre - Delta)\n" + grow, None, consts
-    if p.mode == "rate":   # the spike train's mean: the presynaptic rate now
+    if pre_mode == "rate":   # the spike train's mean: the presynaptic rate now
         return open_ + f"Delta += open*(1 - decay_w)*({post}*r_pre - Delta)\n" + grow, None, consts
     # every presynaptic spike adds post/(psi tau_w): tau_w dDelta/dt = -Delta + post S_pre/psi
     return (open_ + "Delta -= open*(1 - decay_w)*Delta\n" + grow,
@@ -441,7 +443,7 @@ def build(p: Params, schedule: Schedule, R: int, weights: list, name: str = "den
               "g_lk": p.g_lk, "g_B": p.g_B, "g_A": p.g_A, "g_D": p.g_D, "g_som": p.g_som}
     layers, inter = [], []
     # input: rate psi x(t); its "r" is the presented rate
-    trace, threshold, reset = _trace_code(p)
+    trace, threshold, reset = _trace_code(p.input_mode)
     trace = trace.splitlines()[0]          # the input reads out nothing
     inp = NeuronGroup(R * n[0], f"""
 {trace}
@@ -500,7 +502,7 @@ de_acc/dt = read_open*(u_breve - u_up)/ms : 1  # u_breve - u_up summed over the 
             syn[key] = Synapses(src, tgt, model=model, name=key)
             return
         # the post factor is a subexpression of the target: its constants resolve here
-        code, on_pre, extra = _plastic_code(p, rule, eta)
+        code, on_pre, extra = _plastic_code(p, rule, eta, p.input_mode if src is layers[0] else p.mode)
         ns = {**src.namespace, **tgt.namespace, **extra, "decay_w": decay_w, "T_pattern": T, "learning_lag": p.learning_lag,
               "plasticity_dt": p.plasticity_dt, "tau_w": p.tau_w, "psi": p.psi, f"gate_{rule}": timed[f"gate_{rule}"]}
         S = Synapses(src, tgt, model=model, on_pre=on_pre, namespace=ns, name=key)
