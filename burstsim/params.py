@@ -103,7 +103,7 @@ def check_value(name: str, value: Any, unit: Any = None, check: str = "any", cho
 ALLOWED = ("numbers (3, -0.5, 1e-3), quoted or bare-word strings (random, 'tied'), True/False/None, "
            "tuples and lists of these ((1.0, 3.0), [0, 50, 100]), and unit expressions with Brian2 unit "
            "names (16*ms, 22*pA/Hz, ms**-1, [0, 50, 100]*pA)")
-_WORD = re.compile(r"^[A-Za-z_][\w.\-]*$")
+_WORD = re.compile(r"^[A-Za-z_/~.][\w.\-/~]*$")   # words and paths: random, mnist-offline, ../data
 _UNITS: dict | None = None
 
 
@@ -209,7 +209,7 @@ def parse_value(text: str) -> Any:
         except (TypeError, ValueError, ArithmeticError) as err:
             raise ValueError(f"cannot evaluate the value {text!r}: {err}") from None
     if _WORD.match(text):
-        return text                                  # e.g. mnist-offline, a.b
+        return text                                  # e.g. mnist-offline, a.b, /data/mnist
     raise ValueError(f"cannot read the value {text!r}; allowed are {ALLOWED}")
 
 

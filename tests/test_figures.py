@@ -10,15 +10,17 @@ protocols' own tests and the README example."""
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from burstsim import analysis
+from burstsim import analysis, data
 from burstsim.figures import FIGURES
 from burstsim.results import Result
 
@@ -72,6 +74,21 @@ def _result(name: str) -> Result:
         from burstsim.protocols import bars
 
         return bars.run(bars.Params.quick(epochs=1, pretrain_patterns=4, eval_patterns=2), report=None)
+    if name == "microcircuit_mnist":   # cpp: the build of tests/test_microcircuit_mnist.py's quick run
+        from burstsim.protocols import microcircuit_mnist
+
+        directory = data.offline_mnist_dir()
+        if directory is None:   # no ../shared/data: random images in the files' format (the figure only draws)
+            directory = Path(tempfile.mkdtemp(prefix="burstsim_fake_mnist_"))
+            rng = np.random.default_rng(0)
+            data.write_idx(directory / "t10k-images-idx3-ubyte", rng.integers(0, 256, (8100, 28, 28), dtype=np.uint8))
+            data.write_idx(directory / "t10k-labels-idx1-ubyte", rng.integers(0, 10, 8100, dtype=np.uint8))
+        try:
+            return microcircuit_mnist.run(microcircuit_mnist.Params.quick(data=str(directory)), backend="cpp",
+                                          report=None)
+        finally:
+            if directory != data.offline_mnist_dir():
+                shutil.rmtree(directory)
     if name == "xor":   # the build of tests/test_xor.py's quick run
         return xor.run(xor.Params.quick(schedule="two_phase", replicas=2), backend="cpp", report=None)
     raise ValueError(name)
@@ -136,7 +153,8 @@ def _draw_all(mode: str, saved: dict) -> dict:
 
 EXPECTED_AXES = {"transfer": 4, "multiplexing": 6, "plasticity": 3, "single_phase": 8, "deep_credit": 5,
                  "teacher_regression": 5, "train": 4, "xor": 4, "yin_yang": 3,
-                 "self_predicting": 2, "microcircuit_regression": 4, "bars": 3}
+                 "self_predicting": 2, "microcircuit_regression": 4, "bars": 3,
+                 "microcircuit_mnist": 3}
 
 
 @pytest.mark.parametrize("mode", ["svg_backend", "no_brian2"])

@@ -66,6 +66,22 @@ TimedArray (0: off, 1: on, another value scales the learning rate, e.g. during p
 first ``learning_lag`` of the presentation has passed, and 0 before (spec s1.9; Delta and w are
 frozen then, as in the rate model).
 
+Two more biases of the spiking noise, and the defaults that remove them (``mode="rate"``, the same
+network with traces that low-pass phi(u) and no spikes, is the check: it learns bars like the rate
+model, the spiking network with the spec's rule did not):
+
+- the soma low-passes its dendrites (time constant 1/G ~ 4 ms), so u lags the spike-driven
+  fluctuations of vB that vhat_B follows at once, and u - vhat_B carries the fluctuation's recent
+  history; ``prospective=True`` uses u_breve = u_inf = u + (du/dt)/G (the soma's steady state for the
+  present dendrites, Latent Equilibrium's prospective potential) in the rates and the rules;
+- with the PSP trace as presynaptic factor the PI rule decays its own weights: vA holds W_PI x_pre,
+  so <-vA x_pre> contains -W_PI var(x_pre) whatever the mean error; ``presynaptic="spikes"`` adds
+  post/(psi tau_w) to Delta at each presynaptic spike, evaluated before that spike's kick reaches the
+  dendrite, so a synapse never sees its own spike in the error.
+
+More spikes per unit of rate (``psi`` 1800 Hz, at ``dt`` 0.05 ms) and longer presentations
+(``T_pattern`` 200 ms, ``learning_lag`` 50 ms, readouts from 100 ms) shrink what noise is left.
+
 Self-predicting state (s1.5): W_PI,k = -W_TD,k and W_IP,k = (g_lk+g_D)/g_D g_B/(g_lk+g_B+g_A')
 W_PP,k+1 (g_A' = 0 when k+1 is the output): ``init="self_predicting"`` starts there,
 ``init="random"`` from U(-a, a) everywhere; pre-training (a schedule with no target and only the IP and
@@ -134,8 +150,8 @@ class Params(ParamsBase):
     gamma: float = param(1.0, None, "positive", "soft rectifier scale", "spec s3.1 (Gille)")
     beta: float = param(1.0, None, "positive", "soft rectifier slope", "spec s3.1 (Gille)")
     theta: float = param(0.0, None, "any", "soft rectifier threshold", "spec s3.1 (Gille)")
-    psi: object = param(250 * Hz, Hz, "positive", "spikes per second per unit of phi (input: per unit of x)",
-                        "spec s3.1 (Gille: psi = 100); burstsim: 250 (less spiking noise)")
+    psi: object = param(1800 * Hz, Hz, "positive", "spikes per second per unit of phi (input: per unit of x)",
+                        "spec s3.1 (Gille: psi = 100); burstsim: 1800 (at 250 the rules drift with the spiking noise)")
     mode: str = param("poisson", None, "choice", "how neurons transmit: Poisson spikes at rate psi phi(u) that kick "
                       "the traces, or (\"rate\") traces that low-pass phi(u) deterministically (the same network "
                       "without spiking noise)", SRC_US + " ('poisson'); burstsim ('rate', for diagnosis)",
@@ -148,18 +164,19 @@ class Params(ParamsBase):
                           "spec s1.4 [P], value [R]")
     plasticity_dt: object = param(1 * ms, ms, "positive", "step of the plasticity update (run_regularly)",
                                   "spec s4.1 (coarser plasticity clock); burstsim")
-    dt: object = param(0.1 * ms, ms, "positive", "integration step of the neurons", "spec s1.7 [R]")
-    T_pattern: object = param(100 * ms, ms, "positive", "presentation time of one pattern",
-                              "spec s1.7 [R] (Gille: 50 ms with LE)")
-    learning_lag: object = param(20 * ms, ms, "nonnegative", "plasticity paused after each pattern switch",
-                                 "spec s1.9 (phll/Neuro-Backprop: 20 ms)")
-    read_start: object = param(40 * ms, ms, "nonnegative", "readouts average from this time in a presentation "
+    dt: object = param(0.05 * ms, ms, "positive", "integration step of the neurons", "spec s1.7 [R]: 0.1 ms; "
+                     "burstsim: 0.05 ms (psi dt < 0.1 at psi = 1800 Hz)")
+    T_pattern: object = param(200 * ms, ms, "positive", "presentation time of one pattern",
+                              "spec s1.7 [R]: 100 ms (Gille: 50 ms with LE); burstsim: 200 ms (more spikes per pattern)")
+    learning_lag: object = param(50 * ms, ms, "nonnegative", "plasticity paused after each pattern switch",
+                                 "spec s1.9 (phll/Neuro-Backprop: 20 ms); burstsim: 50 ms (5 tau_s: the dendrites have settled)")
+    read_start: object = param(100 * ms, ms, "nonnegative", "readouts average from this time in a presentation "
                                "to its end", SRC_OWN)
-    eta_PP: tuple = param((0.05, 0.003), None, "nonnegative", "forward rule per weight layer (1/ms)",
+    eta_PP: tuple = param((0.02, 0.003), None, "nonnegative", "forward rule per weight layer (1/ms)",
                           SRC_OWN + " (tuned in the rate limit, burstsim.rate.dendritic_error)")
     eta_IP: float = param(0.003, None, "nonnegative", "pyramid-to-interneuron rule (1/ms)", SRC_OWN)
     eta_PI: float = param(0.003, None, "nonnegative", "interneuron-to-pyramid rule (1/ms)", SRC_OWN)
-    init: str = param("random", None, "choice", "initial weights: U(-a, a) everywhere, or W_PP and W_TD random "
+    init: str = param("self_predicting", None, "choice", "initial weights: U(-a, a) everywhere, or W_PP and W_TD random "
                       "with W_IP and W_PI in the self-predicting state", "spec s1.5",
                       choices=("random", "self_predicting"))
     init_PP: float = param(1.0, None, "nonnegative", "initial forward weights U(-a, a)", "spec s3.1 (Gille)")
@@ -172,10 +189,11 @@ class Params(ParamsBase):
                        "('linear') or phi(u) - phi(vhat) ('rate'; see the module docstring)",
                        "spec s1.4 ('rate'); burstsim ('linear': no bias from the spiking noise)",
                        choices=("linear", "rate"))
-    presynaptic: str = param("trace", None, "choice", "presynaptic factor of the rules: the PSP trace x_pre, or the "
+    presynaptic: str = param("spikes", None, "choice", "presynaptic factor of the rules: the PSP trace x_pre, or the "
                              "spike train S_pre/psi (each spike adds post/(psi tau_w) to Delta; mode 'rate': phi(u_pre))",
-                             SRC_US + " (trace); burstsim (spikes)", choices=("trace", "spikes"))
-    prospective: bool = param(False, None, "flag", "the PP and IP rules compare the dendritic prediction with the "
+                             SRC_US + " (trace); burstsim (spikes: the trace rule decays W_PI, module docstring)",
+                             choices=("trace", "spikes"))
+    prospective: bool = param(True, None, "flag", "the PP and IP rules compare the dendritic prediction with the "
                               "soma's steady state for the present dendrites, u_inf = u + (du/dt)/G (the prospective "
                               "potential), instead of u", "Haider et al. 2021 (spec s3.4, Latent Equilibrium) in the "
                               "rules only; burstsim")

@@ -27,10 +27,14 @@ weights and pattern orders from seed + k, spikes from Brian2's generator), prese
    ``pretrain_scale`` times their rates (spec s1.5);
 3. the same evaluation patterns again (self-prediction after);
 4. a test of the 8 bars, then ``epochs`` x (the 8 bars in a random order with target and all rules
-   on; the 8 bars without target and plasticity: the test).
+   on; the 8 bars without target and plasticity, each ``test_repeats`` times: the test).
+
+By default the circuit starts in the self-predicting state (``circuit.init``) and pre-training is
+skipped (``pretrain_patterns`` 0); the run that measures self-prediction from random weights sets
+``circuit.init=random`` and ``pretrain_patterns`` (below).
 
 Self-prediction (acceptance 1, spiking part) is measured in the read window of each evaluation
-pattern (the last ``T_pattern - read_start``, 60 ms by default): the window mean of each hidden
+pattern (the last ``T_pattern - read_start``, 100 ms by default): the window mean of each hidden
 pyramid's apical potential vA and of each interneuron's u_I - u_up, then their absolute values
 averaged over neurons and patterns; the spikes' noise stays in these window means, so they have a
 floor that no learning removes. Test accuracy: the class is the output pyramid with the most spikes
@@ -38,6 +42,8 @@ in the read window (``readout="spikes"``), or with the largest mean phi(u) (``"r
 recorded.
 
     burstsim run bars --backend cpp --out out/bars
+    burstsim run bars --backend cpp --set circuit.init=random --set pretrain_patterns=1000 \
+        --set pretrain_scale=3 --set eval_patterns=100 --set epochs=1 --out out/bars_pretraining
     python -m burstsim.protocols.bars --quick
 """
 
@@ -76,13 +82,13 @@ class Params(ParamsBase):
     x_hi: float = param(1.0, None, "positive", "input rate of pixels on the bar", SRC_BARS)
     r_lo: float = param(0.1, None, "positive", "target rate of the wrong classes' output pyramids", SRC_BARS)
     r_hi: float = param(1.0, None, "positive", "target rate of the right class's output pyramid", SRC_BARS)
-    pretrain_patterns: int = param(1000, None, "nonnegative", "U(0, 1) patterns of pre-training (IP and PI "
+    pretrain_patterns: int = param(0, None, "nonnegative", "U(0, 1) patterns of pre-training (IP and PI "
                                    "rules only, no target)", "spec s1.5; burstsim (length)")
     pretrain_scale: float = param(3.0, None, "nonnegative", "IP and PI learning rates during pre-training, "
                                   "times their training values", SRC_OWN)
     eval_patterns: int = param(20, None, "count", "fresh U(0, 1) patterns on which self-prediction is measured "
                                "before and after pre-training", "issue 17 acceptance 1 (100 in the rate model)")
-    test_repeats: int = param(1, None, "count", "consecutive presentations of each bar in a test; the read windows "
+    test_repeats: int = param(3, None, "count", "consecutive presentations of each bar in a test; the read windows "
                               "of all of them are pooled", SRC_OWN)
     readout: str = param("spikes", None, "choice", "test class: most output spikes in the read window, or the "
                          "largest mean phi(u)", SRC_OWN, choices=READOUTS)
@@ -104,8 +110,9 @@ class Params(ParamsBase):
 
     @classmethod
     def quick(cls, **changes) -> "Params":
-        """The same code, small: 2 realisations, 3 epochs, 20 pre-training and 4 evaluation patterns."""
-        return cls(**{"epochs": 3, "pretrain_patterns": 20, "eval_patterns": 4, "replicas": 2, **changes})
+        """The same code, small: 2 realisations, 3 epochs, 4 evaluation patterns, tests of one
+        presentation per bar."""
+        return cls(**{"epochs": 3, "eval_patterns": 4, "replicas": 2, "test_repeats": 1, **changes})
 
     def timeline(self) -> dict:
         """Presentation ranges: {"eval_before", "pretrain", "eval_after", "test0", "train": [e], "test": [e]}
