@@ -24,7 +24,7 @@ def _run(p: de.Params, sched: de.Schedule, R: int = 1, seed: int = 3, backend: s
 def test_poisson_rate_matches_phi():
     """Spikes counted in the read windows equal psi x the integral of phi(u) (point process), within
     Poisson error, for hidden pyramids (about 1,500 spikes) and the output layer."""
-    p = de.Params(init="self_predicting")
+    p = de.Params(init="self_predicting", T_pattern=100 * ms, learning_lag=20 * ms, read_start=40 * ms)
     X, _ = de.bars_patterns()
     sched = de.Schedule.block(X[:5, None, :], read=True, n_out=3)
     m, _ = _run(p, sched)
