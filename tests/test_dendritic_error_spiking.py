@@ -5,7 +5,7 @@ error, bad input fails before any build, cpp agrees, cuda compiles, and bars is 
 
 import numpy as np
 import pytest
-from brian2 import ms
+from brian2 import Hz, ms
 
 from burstsim import backends
 from burstsim.circuits import dendritic_error as de
@@ -24,7 +24,8 @@ def _run(p: de.Params, sched: de.Schedule, R: int = 1, seed: int = 3, backend: s
 def test_poisson_rate_matches_phi():
     """Spikes counted in the read windows equal psi x the integral of phi(u) (point process), within
     Poisson error, for hidden pyramids (about 1,500 spikes) and the output layer."""
-    p = de.Params(init="self_predicting", T_pattern=100 * ms, learning_lag=20 * ms, read_start=40 * ms)
+    p = de.Params(init="self_predicting", T_pattern=100 * ms, learning_lag=20 * ms, read_start=40 * ms, dt=0.1 * ms,
+                  psi=900 * Hz)
     X, _ = de.bars_patterns()
     sched = de.Schedule.block(X[:5, None, :], read=True, n_out=3)
     m, _ = _run(p, sched)
@@ -42,7 +43,7 @@ def test_rule_moves_the_output_towards_its_nudged_target():
     """One bars pattern, output nudged towards phi^-1 of (1.0, 0.1, 0.1); only the hidden -> output
     rule on: without nudging, the output's rates end much closer to the target than they began."""
     p = de.Params(init="self_predicting", eta_PP=(0.0, 0.02), T_pattern=50 * ms, learning_lag=10 * ms,
-                  read_start=20 * ms)
+                  read_start=20 * ms, dt=0.1 * ms, psi=900 * Hz)
     X, _ = de.bars_patterns()
     target = np.array([1.0, 0.1, 0.1])
     x = X[:1, None, :]
@@ -62,7 +63,8 @@ def test_pretraining_reduces_the_apical_mismatch():
     """Acceptance 1, spiking part, small: 30 pre-training patterns from U(-1, 1) weights (runtime, seed 1)
     cut the mean |vA| of 60 ms window means at least 3x and the interneuron error at least 2x (measured
     4.5x and 2.4x; the full run, ``burstsim run bars``, reports both on 1,000 patterns)."""
-    c = de.Params(init="random", T_pattern=100 * ms, learning_lag=20 * ms, read_start=50 * ms)
+    c = de.Params(init="random", T_pattern=100 * ms, learning_lag=20 * ms, read_start=50 * ms, dt=0.1 * ms,
+                  psi=900 * Hz)
     p = bars.Params.quick(circuit=c, epochs=1, pretrain_patterns=30, eval_patterns=4, replicas=1)
     r = bars.run(p, report=None)
     s = r.summary

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from burstsim import analysis, data
+from burstsim import analysis
+from burstsim import data as mnist_files
 from burstsim.figures import FIGURES
 from burstsim.results import Result
 
@@ -77,17 +78,17 @@ def _result(name: str) -> Result:
     if name == "microcircuit_mnist":   # cpp: the build of tests/test_microcircuit_mnist.py's quick run
         from burstsim.protocols import microcircuit_mnist
 
-        directory = data.offline_mnist_dir()
+        directory = mnist_files.offline_mnist_dir()
         if directory is None:   # no ../shared/data: random images in the files' format (the figure only draws)
             directory = Path(tempfile.mkdtemp(prefix="burstsim_fake_mnist_"))
             rng = np.random.default_rng(0)
-            data.write_idx(directory / "t10k-images-idx3-ubyte", rng.integers(0, 256, (8100, 28, 28), dtype=np.uint8))
-            data.write_idx(directory / "t10k-labels-idx1-ubyte", rng.integers(0, 10, 8100, dtype=np.uint8))
+            mnist_files.write_idx(directory / "t10k-images-idx3-ubyte", rng.integers(0, 256, (8100, 28, 28), dtype=np.uint8))
+            mnist_files.write_idx(directory / "t10k-labels-idx1-ubyte", rng.integers(0, 10, 8100, dtype=np.uint8))
         try:
             return microcircuit_mnist.run(microcircuit_mnist.Params.quick(data=str(directory)), backend="cpp",
                                           report=None)
         finally:
-            if directory != data.offline_mnist_dir():
+            if directory != mnist_files.offline_mnist_dir():
                 shutil.rmtree(directory)
     if name == "xor":   # the build of tests/test_xor.py's quick run
         return xor.run(xor.Params.quick(schedule="two_phase", replicas=2), backend="cpp", report=None)
