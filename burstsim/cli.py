@@ -215,7 +215,7 @@ def cmd_train(args) -> int:
         raise SystemExit(f"error: --frozen expects comma-separated weight layer numbers such as 2, "
                          f"got {args.frozen!r}") from None
     fields = ("model", "feedback", "form", "epochs", "lr", "lr_feedback", "batch_size", "momentum", "weight_decay",
-              "p_b", "eps", "W_gain", "Y_scale", "seed")
+              "normalisation", "p_b", "eps", "W_gain", "Y_scale", "seed")
     try:
         cfg = TrainConfig(hidden=hidden, frozen=frozen, **{k: getattr(args, k) for k in fields})
         from burstsim.results import check_output_dir
@@ -400,7 +400,8 @@ def parser() -> argparse.ArgumentParser:
     pt.add_argument("--model", default="burstccn",
                     help="burstccn | burstprop | edn | ann | dendritic_error (default: burstccn)")
     pt.add_argument("--feedback", default="tied",
-                    help="tied | symmetric_init | random | kp | apic (default: tied; ann: tied = backprop, random = FA)")
+                    help="tied | symmetric_init | random | sign_concordant | sign_concordant_init | kp | apic (default: tied; "
+                         "ann: tied = backprop, random = FA)")
     pt.add_argument("--form", default="journal", help="burstccn: journal (default) | original")
     pt.add_argument("--data", required=True,
                     help="mnist:DIR | fashion-mnist:DIR (the four standard IDX files) | mnist-offline:DIR "
@@ -413,11 +414,13 @@ def parser() -> argparse.ArgumentParser:
     pt.add_argument("--batch-size", dest="batch_size", type=int, default=32)
     pt.add_argument("--momentum", type=float, default=0.0)
     pt.add_argument("--weight-decay", dest="weight_decay", type=float, default=0.0)
+    pt.add_argument("--normalisation", default="none",
+                    help="none (default) | batch_manhattan (every weight steps by lr times the sign of its batch update)")
     pt.add_argument("--p-b", dest="p_b", type=float, default=0.5, help="baseline burst probability (default: 0.5)")
     pt.add_argument("--eps", type=float, default=0.5, help="output teaching strength (default: 0.5)")
     pt.add_argument("--W-gain", dest="W_gain", type=float, default=3.6, help="xavier gain of the initial W")
     pt.add_argument("--Y-scale", dest="Y_scale", type=float, default=1.5,
-                    help="random feedback gain = W gain x Y scale (default: 1.5)")
+                    help="random feedback gain (and sign-concordant magnitudes) = W gain x Y scale (default: 1.5)")
     pt.add_argument("--seed", type=int, default=1)
     pt.add_argument("--frozen", default="", help="dendritic_error: weight layers kept at their initial values, "
                     "comma-separated, 1 = input -> first hidden (e.g. 2: hidden -> hidden frozen)")

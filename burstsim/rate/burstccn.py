@@ -157,7 +157,6 @@ class BurstCCN(RateNetwork):
         return grad
 
     def constrain(self) -> None:
-        if self.feedback == "tied":
-            tie(self.params["Y"], self.W[1:], self.Y_scale)
+        self.keep_feedback(self.feedback, self.Y_scale)
         if self.q_mode == "tied_Y":
             tie(self.params["Q"], self.params["Y"], -self.p_b)

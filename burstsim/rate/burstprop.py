@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from burstsim.rate.network import RateNetwork, check_positive, sigmoid, tie, weight_gradients
+from burstsim.rate.network import RateNetwork, check_positive, sigmoid, weight_gradients
 
 
 class Burstprop(RateNetwork):
@@ -51,5 +51,4 @@ class Burstprop(RateNetwork):
         return {"W": gW, "c": gc, "Y": [None] * (L - 1)}
 
     def constrain(self) -> None:
-        if self.feedback == "tied":
-            tie(self.params["Y"], self.W[1:], self.Y_scale)
+        self.keep_feedback(self.feedback, self.Y_scale)

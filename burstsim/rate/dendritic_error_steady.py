@@ -83,7 +83,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logit
 
-from burstsim.rate.network import RateNetwork, check_choice, check_positive, sigmoid, tie, weight_gradients
+from burstsim.rate.network import FEEDBACK_MODES, RateNetwork, check_choice, check_positive, sigmoid, weight_gradients
 
 __all__ = ["SteadyStateDendriticError", "VARIANTS", "variant_frozen", "mixing_factors", "potential_loss", "rate_change"]
 
@@ -146,7 +146,7 @@ class SteadyStateDendriticError(RateNetwork):
                  interneurons: str = "tied", frozen=(), W_gain: float = 3.6, seed: int = 1, dtype=np.float32):
         # every check before the (large) weight matrices are drawn
         n_layers = len(tuple(sizes)) - 1
-        check_choice("feedback", feedback, ("tied", "symmetric_init", "random"))
+        check_choice("feedback", feedback, FEEDBACK_MODES)
         check_choice("interneurons", interneurons, INTERNEURON_MODES)
         for name, value in (("lam_out", lam_out), ("lam_A", lam_A)):
             if not (np.isfinite(value) and 0 < value <= 1):
@@ -254,5 +254,4 @@ class SteadyStateDendriticError(RateNetwork):
         return {"W": gW, "c": gc, "Y": [None] * (L - 1), "W_IP": g_IP, "c_IP": g_cIP}
 
     def constrain(self) -> None:
-        if self.feedback == "tied":
-            tie(self.params["Y"], self.W[1:], self.Y_scale)
+        self.keep_feedback(self.feedback, self.Y_scale)

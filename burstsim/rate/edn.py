@@ -77,7 +77,6 @@ class EDN(RateNetwork):
         return {"W": gW, "c": gc, "Y": [None] * (L - 1), "W_PI": g_PI, "c_PI": g_cPI, "W_IP": g_IP}
 
     def constrain(self) -> None:
-        if self.feedback == "tied":
-            tie(self.params["Y"], self.W[1:], self.Y_scale)
+        self.keep_feedback(self.feedback, self.Y_scale)
         if self.ip_mode == "tied_Y":
             tie(self.params["W_IP"], self.params["Y"])

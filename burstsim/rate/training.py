@@ -31,11 +31,17 @@ from burstsim.rate.optim import SGD
 
 log = logging.getLogger(__name__)
 
-FEEDBACK = ("tied", "symmetric_init", "random", "kp", "apic")
+FEEDBACK = ("tied", "symmetric_init", "random", "sign_concordant", "sign_concordant_init", "kp", "apic")
 """``tied``: feedback = the forward weights (backprop-like); ``symmetric_init``: equal at the start
-only; ``random``: fixed random (feedback alignment); ``kp``: random and learned by Kolen-Pollack;
-``apic``: random and learned by BurstCCN's apical-cancellation rule (burstccn only)."""
+only; ``random``: fixed random (feedback alignment); ``sign_concordant``: fixed random magnitudes
+with the signs of the forward weights, after every step; ``sign_concordant_init``: the same with
+the initial signs; ``kp``: random and learned by Kolen-Pollack; ``apic``: random and learned by
+BurstCCN's apical-cancellation rule (burstccn only)."""
 FORMS = ("journal", "original")
+NORMALISATIONS = ("none", "batch_manhattan")
+"""``none``: SGD on the batch-mean update; ``batch_manhattan``: every weight steps by lr times the sign
+of its batch update (:mod:`burstsim.rate.optim`), the normalisation sign-concordant feedback needs in
+deep networks (Liao et al. 2016; spec ``microcircuits.md`` s2)."""
 CHECKPOINT = "checkpoint.npz"
 RESUMABLE = ("epochs",)  # a checkpoint may be continued with more epochs; everything else must match
 
@@ -56,10 +62,11 @@ class TrainConfig:
     batch_size: int = 32
     momentum: float = 0.0
     weight_decay: float = 0.0        # on weight matrices only
+    normalisation: str = "none"      # see NORMALISATIONS
     p_b: float = 0.5                 # baseline burst probability (burstccn, burstprop)
     eps: float = 0.5                 # output teaching strength (burstccn journal, burstprop)
     W_gain: float = 3.6              # xavier gain of the initial W
-    Y_scale: float = 1.5             # random feedback gain = W_gain * Y_scale (J MNIST FA: 3.6 x 1.5)
+    Y_scale: float = 1.5             # random feedback (and sign-concordant magnitude) gain = W_gain * Y_scale (J MNIST FA: 3.6 x 1.5)
     align_samples: int = 1000        # training images used for the alignment angles
     seed: int = 1
     frozen: tuple = ()               # dendritic_error: weight layers (1 = input -> first hidden) kept fixed
@@ -68,13 +75,15 @@ class TrainConfig:
         check_choice("model", self.model, tuple(MODELS))
         check_choice("feedback", self.feedback, FEEDBACK)
         check_choice("form", self.form, FORMS)
+        check_choice("normalisation", self.normalisation, NORMALISATIONS)
         if self.feedback == "apic" and self.model != "burstccn":
             raise ValueError("feedback='apic' (apical-cancellation learning of Y) exists for model burstccn only")
         if self.feedback in ("kp", "apic") and self.model in ("burstprop", "edn", "dendritic_error"):
             raise ValueError(f"feedback={self.feedback!r} is not implemented for model {self.model!r}; "
                              "use tied, symmetric_init or random")
         if self.model == "ann" and self.feedback == "symmetric_init":
-            raise ValueError("model ann: use feedback tied (backprop), random (FA) or kp")
+            raise ValueError("model ann: use feedback tied (backprop), random (FA), sign_concordant, "
+                             "sign_concordant_init or kp")
         hidden = tuple(int(h) for h in self.hidden)
         if not hidden or min(hidden) < 1:
             raise ValueError(f"hidden must list one or more layer sizes >= 1, got {self.hidden!r}")
@@ -113,7 +122,8 @@ class TrainConfig:
     def label(self) -> str:
         form = f" ({self.form})" if self.model == "burstccn" and self.form != "journal" else ""
         frozen = f", frozen {','.join(map(str, self.frozen))}" if self.frozen else ""
-        return f"{self.model}{form}, {self.feedback}{frozen}"
+        norm = f", {self.normalisation}" if self.normalisation != "none" else ""
+        return f"{self.model}{form}, {self.feedback}{frozen}{norm}"
 
 
 def build_model(cfg: TrainConfig, n_in: int, n_out: int) -> RateNetwork:
@@ -123,9 +133,9 @@ def build_model(cfg: TrainConfig, n_in: int, n_out: int) -> RateNetwork:
     learned = cfg.feedback in ("kp", "apic")
     fb = "random" if learned else cfg.feedback
     if cfg.model == "ann":
-        return MODELS["ann"](sizes, rule={"tied": "bp", "random": "fa", "kp": "kp"}[cfg.feedback],
-                             Y_scale=cfg.Y_scale, **common)
-    scale = cfg.Y_scale if fb == "random" else 1.0
+        rule = {"tied": "bp", "random": "fa", "kp": "kp", "sign_concordant": "sc", "sign_concordant_init": "sc_init"}
+        return MODELS["ann"](sizes, rule=rule[cfg.feedback], Y_scale=cfg.Y_scale, **common)
+    scale = cfg.Y_scale if fb in ("random", "sign_concordant", "sign_concordant_init") else 1.0
     if cfg.model == "burstccn":
         return MODELS["burstccn"](sizes, p_b=cfg.p_b, eps=cfg.eps, form=cfg.form, feedback=fb, Y_scale=scale,
                                   feedback_rule=cfg.feedback if learned else "none", **common)
@@ -141,7 +151,8 @@ def build_optimiser(cfg: TrainConfig, model: RateNetwork) -> SGD:
           "W_PI": 2 * cfg.lr, "c_PI": 2 * cfg.lr, "W_IP": 2 * cfg.lr}
     if cfg.model == "dendritic_error":  # its interneuron updates are already rescaled to match W's
         lr.update(W_IP=cfg.lr, c_IP=cfg.lr)
-    return SGD(model, lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    return SGD(model, lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
+               manhattan=cfg.normalisation == "batch_manhattan")
 
 
 def evaluate(model: RateNetwork, x: np.ndarray, labels: np.ndarray, batch: int = 1000) -> tuple[float, float]:
