@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 
 FIGURES = ("transfer", "multiplexing", "plasticity", "single_phase", "deep_credit", "teacher_regression", "train", "xor",
-           "self_predicting", "microcircuit_regression", "yin_yang", "bars", "microcircuit_mnist")
+           "self_predicting", "microcircuit_regression", "yin_yang", "bars", "microcircuit_mnist", "sign_concordant")
 
 
 def __getattr__(name):

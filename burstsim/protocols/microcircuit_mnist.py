@@ -95,13 +95,7 @@ class Params(ParamsBase):
     seed: int = param(1, None, "nonnegative", "first seed (weights, presentation orders; Brian2's spikes)", SRC_OWN)
 
     def validate(self) -> None:
-        digits = tuple(int(d) for d in self.digits)
-        if len(digits) < 2 or len(set(digits)) != len(digits) or not all(0 <= d <= 9 for d in digits):
-            raise ValueError(f"digits={self.digits!r} must be at least two different digits 0-9, e.g. (0, 1, 2, 3, 4)")
-        sizes = tuple(int(v) for v in self.circuit.sizes)
-        if sizes[0] != 196 or sizes[-1] != len(digits):
-            raise ValueError(f"layer sizes do not chain: circuit.sizes={sizes!r} needs 196 inputs (14x14 pixels) and "
-                             f"{len(digits)} outputs (one per digit of digits={digits!r}), e.g. (196, 30, {len(digits)})")
+        check_task(self.digits, self.circuit.sizes)
         if not self.r_lo < self.r_hi:
             raise ValueError(f"r_lo={self.r_lo} must be below r_hi={self.r_hi} (the right class fires most)")
         if self.circuit.phi == "logistic" and self.r_hi >= 1:
@@ -124,24 +118,9 @@ class Params(ParamsBase):
         return dataclasses.replace(self.circuit, eta_PP=(0.0,) + eta[1:])
 
     def images(self) -> dict:
-        """{"train", "validation", "test"}: (images (n, 196) in [0, 1], classes (n,)) of the subset; raises
-        FileNotFoundError naming ``data`` when the files are missing."""
-        directory = data.offline_mnist_dir() if self.data == "auto" else self.data
-        if directory is None:
-            raise FileNotFoundError("microcircuit_mnist needs the MNIST test files t10k-images-idx3-ubyte and "
-                                    "t10k-labels-idx1-ubyte, and ../shared/data/mnist is not there: give their directory "
-                                    "with --set data=DIR (Params(data=DIR))")
-        ds = data.load_mnist_offline(Path(directory).expanduser())
-        n_tr = len(ds.x_train) - N_VALIDATION
-        parts = {"train": (ds.x_train[:n_tr], ds.y_train[:n_tr]),
-                 "validation": (ds.x_train[n_tr:], ds.y_train[n_tr:]), "test": (ds.x_test, ds.y_test)}
-        out = {}
-        lookup = {int(d): k for k, d in enumerate(self.digits)}
-        for (name, (x, y)), n in zip(parts.items(), (self.n_train, self.n_validation, self.n_test)):
-            keep = np.isin(y, list(lookup))
-            x, y = downsample(x[keep]), np.array([lookup[int(v)] for v in y[keep]], dtype=int)
-            out[name] = (x[:n], y[:n]) if n else (x, y)
-        return out
+        """{"train", "validation", "test"}: (images (n, 196) in [0, 1], classes (n,)) of the subset
+        (:func:`digit_subset`)."""
+        return digit_subset(self.data, self.digits, self.n_train, self.n_validation, self.n_test, NAME)
 
     def timeline(self, sizes: dict) -> dict:
         """Presentation ranges {"train": [e], "validation": [e], "test"} as (start, stop) for `sizes`
@@ -154,6 +133,42 @@ class Params(ParamsBase):
         out["test"] = (k, k + sizes["test"])
         out["total"] = k + sizes["test"]
         return out
+
+
+def check_task(digits, sizes) -> None:
+    """Raise ValueError unless `digits` are two or more different digits and the circuit's `sizes` chain
+    from 196 inputs (14x14 pixels) to one output per digit."""
+    digits = tuple(int(d) for d in digits)
+    if len(digits) < 2 or len(set(digits)) != len(digits) or not all(0 <= d <= 9 for d in digits):
+        raise ValueError(f"digits={digits!r} must be at least two different digits 0-9, e.g. (0, 1, 2, 3, 4)")
+    sizes = tuple(int(v) for v in sizes)
+    if sizes[0] != 196 or sizes[-1] != len(digits):
+        raise ValueError(f"layer sizes do not chain: circuit.sizes={sizes!r} needs 196 inputs (14x14 pixels) and "
+                         f"{len(digits)} outputs (one per digit of digits={digits!r}), e.g. (196, 30, {len(digits)})")
+
+
+def digit_subset(directory: str, digits, n_train: int = 0, n_validation: int = 0, n_test: int = 0,
+                 protocol: str = NAME) -> dict:
+    """The offline split's images of `digits` at 14x14: {"train", "validation", "test"} -> (images (n,
+    196) in [0, 1], classes (n,); class k is the k-th digit), the first n of each part (0: all).
+    ``directory`` "auto" is ../shared/data/mnist; raises FileNotFoundError naming the fix when the
+    files are missing."""
+    directory = data.offline_mnist_dir() if directory == "auto" else directory
+    if directory is None:
+        raise FileNotFoundError(f"{protocol} needs the MNIST test files t10k-images-idx3-ubyte and "
+                                "t10k-labels-idx1-ubyte, and ../shared/data/mnist is not there: give their directory "
+                                "with --set data=DIR (Params(data=DIR))")
+    ds = data.load_mnist_offline(Path(directory).expanduser())
+    n_tr = len(ds.x_train) - N_VALIDATION
+    parts = {"train": (ds.x_train[:n_tr], ds.y_train[:n_tr]),
+             "validation": (ds.x_train[n_tr:], ds.y_train[n_tr:]), "test": (ds.x_test, ds.y_test)}
+    out = {}
+    lookup = {int(d): k for k, d in enumerate(digits)}
+    for (name, (x, y)), n in zip(parts.items(), (n_train, n_validation, n_test)):
+        keep = np.isin(y, list(lookup))
+        x, y = downsample(x[keep]), np.array([lookup[int(v)] for v in y[keep]], dtype=int)
+        out[name] = (x[:n], y[:n]) if n else (x, y)
+    return out
 
 
 def downsample(x: np.ndarray) -> np.ndarray:
