@@ -88,11 +88,12 @@ FEEDBACK = ("sign_concordant", "scrambled")
 
 @dataclasses.dataclass(frozen=True)
 class Params(ParamsBase):
-    """Parameters of the sign-concordant microcircuit (defaults: the 14x14 MNIST-subset network 196-30-5).
+    """Parameters of the sign-concordant microcircuit (defaults: the 14x14 MNIST-subset network 196-60-5).
     Rates are in units of psi (phi in (0, 1)); learning rates per ms."""
 
-    sizes: tuple = param((196, 30, 5), None, "count", "neurons per layer, input first (>= 3 layers)",
-                         "issue 18 (5-class 14x14 MNIST subset)")
+    sizes: tuple = param((196, 60, 5), None, "count", "neurons per layer, input first (>= 3 layers)",
+                         "issue 18 (5-class 14x14 MNIST subset); burstsim: 60 hidden (validation after one "
+                         "epoch, 3 seeds: 89.6 % against 86.4 % with 30)")
     psi: object = param(1000 * Hz, Hz, "positive", "spike rate of a pyramid at phi = 1 (input: at x = 1)", SRC_OWN)
     psi_E: object = param(1000 * Hz, Hz, "positive", "largest spike rate of an error relay", SRC_OWN)
     g_E: float = param(10.0, None, "nonnegative", "relay gain: a relay spikes at psi_E min(1, [+-g_E delta]_+) "

@@ -27,10 +27,11 @@ def plot(result: Result, **figure_kw):
     ax_a, ax_b = fig.subplots(1, 2)
     epochs = np.arange(1, val.shape[0] + 1)
     for r in range(val.shape[1]):
-        line, = ax_a.plot(epochs, 100 * val[:, r], "o-", lw=1, ms=3, label=f"seed {seeds[r]} validation")
-        ax_a.plot([epochs[-1] + 0.3], [100 * test[r]], "D", color=line.get_color(), label=f"seed {seeds[r]} held out")
-    ax_a.axhline(100 / len(prm.get("digits", range(5))), color="0.5", ls=":", lw=0.8)
-    ax_a.set(xlabel="epoch", ylabel="accuracy (%)", ylim=(0, 100),
+        line, = ax_a.plot(epochs, 100 * val[:, r], "o-", lw=1, ms=4, label=f"seed {seeds[r]}")
+        ax_a.plot([epochs[-1] + 1], [100 * test[r]], "D", color=line.get_color())
+    ax_a.axhline(100 / len(prm.get("digits", range(5))), color="0.5", ls=":", lw=0.8, label="chance")
+    ax_a.set_xticks([*epochs, epochs[-1] + 1], [f"validation,\nepoch {e}" for e in epochs] + ["held out"])
+    ax_a.set(ylabel="accuracy (%)", ylim=(0, 100), xlim=(0.5, epochs[-1] + 1.5),
              title=f"a  held out {100 * s.get('test_accuracy_mean', np.nan):.1f} % ({', '.join(what)})")
     ax_a.legend(fontsize=7, loc="lower right")
     width = 0.38

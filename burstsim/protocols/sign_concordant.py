@@ -67,7 +67,7 @@ REFERENCES = ("sign_concordant", "backprop", "feedback_alignment")
 
 @dataclasses.dataclass(frozen=True)
 class Params(ParamsBase):
-    """Parameters of the sign-concordant MNIST-subset task (defaults: digits 0-4 at 14x14, 196-30-5)."""
+    """Parameters of the sign-concordant MNIST-subset task (defaults: digits 0-4 at 14x14, 196-60-5)."""
 
     RUNTIME = ("seed", "data")
 

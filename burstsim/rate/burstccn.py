@@ -38,8 +38,10 @@ class BurstCCN(RateNetwork):
 
     p_b: baseline burst probability (0.5 in every published MNIST run); eps: output teaching
     strength (J ``error_scale``: 0.5 MNIST, 0.1 CIFAR-10; the original form uses 1); form:
-    ``journal`` | ``original``; feedback: Y mode ``tied`` | ``symmetric_init`` | ``random``
-    (random Y: xavier gain W_gain * Y_scale, 3.6 x 1.5 in J's MNIST FA runs); q_mode:
+    ``journal`` | ``original``; feedback: Y mode ``tied`` | ``symmetric_init`` | ``random`` |
+    ``sign_concordant`` | ``sign_concordant_init`` (random Y: xavier gain W_gain * Y_scale, 3.6 x 1.5
+    in J's MNIST FA runs; sign-concordant: magnitudes of that rms, :data:`~burstsim.rate.network.FEEDBACK_MODES`;
+    with q_mode ``tied_Y``, Q = -p_b Y follows Y's signs); q_mode:
     ``tied_Y`` (Q = -p_b Y after every step) | ``sym_Y`` (at the start) | ``random`` (gain
     W_gain * Q_scale * p_b); local_feedback_scales: lam_l per hidden layer (default 1);
     feedback_rule and n_apical_branches: see the module docstring.

@@ -17,7 +17,7 @@ from burstsim.rate.network import RateNetwork, check_positive, sigmoid, weight_g
 
 class Burstprop(RateNetwork):
     """Burstprop. p_b: baseline burst probability (0.5, J MNIST; <= 0.5); eps: output teaching
-    strength; feedback: Y mode ``tied`` | ``symmetric_init`` | ``random``; Y_scale; seed."""
+    strength; feedback: Y mode (:data:`~burstsim.rate.network.FEEDBACK_MODES`); Y_scale; seed."""
 
     name = "burstprop"
     decayed = ("W",)

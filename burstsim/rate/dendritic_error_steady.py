@@ -52,8 +52,12 @@ What is approximated:
   noise), averaged over a mini-batch (10 images in the paper) and applied by :class:`burstsim.rate.optim.SGD`.
 
 Feedback (``feedback``): ``random`` (the paper's MNIST: fixed random top-down weights, feedback
-alignment-like; xavier gain W_gain * Y_scale), ``tied`` (Y = W[i+1] after every step: backprop-like) or
-``symmetric_init``. Interneurons (``interneurons``): ``tied`` (default: W_IP = W[i+1], c_IP = c[i+1]
+alignment-like; xavier gain W_gain * Y_scale), ``tied`` (Y = W[i+1] after every step: backprop-like),
+``symmetric_init``, ``sign_concordant`` (fixed random magnitudes with the signs of W[i+1] after every
+step) or ``sign_concordant_init`` (:data:`burstsim.rate.network.FEEDBACK_MODES`). The interneuron-to-
+pyramid weights follow the top-down weights in every mode: W_PI = -Y at every step, so with sign-concordant
+top-down weights they are sign-concordant too (with the opposite sign) and still cancel the top-down input
+without a target. Interneurons (``interneurons``): ``tied`` (default: W_IP = W[i+1], c_IP = c[i+1]
 always, i.e. the self-predicting state held exactly, which the paper's plastic interneurons track) or
 ``learned`` (W_IP and c_IP follow the IP rule from the self-predicting state; with the 1/(lam_I s)
 rescaling they receive to first order the same update as the weights they predict, but a mismatch
@@ -133,7 +137,8 @@ class SteadyStateDendriticError(RateNetwork):
     """Two-pass steady-state dendritic error network (Sacramento et al. 2018, MNIST form).
 
     sizes: pyramids per layer, input first; lam_out, lam_A, lam_I, target_low, target_high: see the
-    module docstring; feedback: ``random`` (paper) | ``tied`` | ``symmetric_init``; Y_scale: random
+    module docstring; feedback: ``random`` (paper) | ``tied`` | ``symmetric_init`` | ``sign_concordant`` |
+    ``sign_concordant_init``; Y_scale: random
     feedback gain = W_gain * Y_scale; interneurons: ``learned`` (paper) | ``tied``; frozen: weight
     layers (1..N) that do not learn; W_gain, seed, dtype as for every :class:`RateNetwork`.
     """
