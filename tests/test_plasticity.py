@@ -31,7 +31,7 @@ def run_pair(backend, rule, e0=0.0, b0=0.0, pre=PRE, post=POST):
         return float(S.weight[0])
 
 
-@pytest.mark.parametrize("backend", ["runtime", "cpp"])
+@pytest.mark.parametrize("backend", [pytest.param("runtime", marks=pytest.mark.slow), "cpp"])   # runtime: ~50 s
 def test_fixed_reference_exact(backend):
     rule = plasticity.PlasticityParams(eta=ETA, tau_pre=TAU_PRE, tau_avg=TAU_AVG, reference="fixed", p_b=0.2,
                                        w_min=-10, w_max=10)

@@ -234,6 +234,7 @@ def test_quick_runtime_runs_the_same_network(numpy_codegen):
     assert np.isfinite(r.summary["cost_first10"]) and r.summary["realisations"] == 1
 
 
+@pytest.mark.slow   # about 50 s on runtime; the default suite stays under 20 minutes
 def test_gated_learning_events_change_nothing_but_the_work(numpy_codegen, monkeypatch):
     """Two-phase: the plastic pathways' postsynaptic updates run on "event_learn"/"burst_learn",
     the detection's events while the plasticity gate is open. The run gives the same weights as
@@ -316,6 +317,7 @@ def test_cuda_build_compiles():
     assert (backends.build_directory("cuda", xor.build_key(p)) / "main").is_file()
 
 
+@pytest.mark.slow   # about 3 min: a run killed and resumed; the default suite stays under 20 minutes
 def test_killed_run_resumes_from_its_last_chunk_with_the_same_result(quick_cpp, tmp_path):
     """Chunks whose final state seeds the next: with the last chunks' files removed (a run killed
     half-way), the same call runs only those again and gives the uninterrupted run's arrays exactly
