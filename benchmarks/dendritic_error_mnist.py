@@ -89,9 +89,8 @@ def main(argv=None) -> dict:
             raise SystemExit("error: no --data given and ../shared/data/mnist is absent; pass --data mnist-offline:DIR")
         spec = f"mnist-offline:{d}"
     ds = data.load(spec)
-    n_fit = len(ds.x_train) - N_VALIDATION
-    val = data.Dataset(f"{ds.name}-validation", ds.x_train[:n_fit], ds.y_train[:n_fit], ds.x_train[n_fit:],
-                       ds.y_train[n_fit:], ds.source, ds.n_classes)
+    val = data.validation_split(ds, N_VALIDATION)
+    n_fit = len(val.x_train)
     grid = tuple(float(v) for v in args.grid.split(","))
     learners = tuple(args.learners.split(","))
     log.info("784-%s-10, batch %d, %d epochs, grid %s; tuning on %d images, validation %d; final runs on %d, "

@@ -90,9 +90,7 @@ def main(argv=None) -> dict:
     t0 = time.perf_counter()
     lr = {(m, f): args.lr for m in models for f in MODES}
     if args.grid:
-        n_fit = len(ds.x_train) - N_VALIDATION
-        val = data.Dataset(f"{ds.name}-validation", ds.x_train[:n_fit], ds.y_train[:n_fit], ds.x_train[n_fit:],
-                           ds.y_train[n_fit:], ds.source, ds.n_classes)
+        val = data.validation_split(ds, N_VALIDATION)
         grid = [float(v) for v in args.grid.split(",")]
         for key in lr:
             errs = {g: run(*key, g, seeds[0], val, out / "tuning" / f"{key[0]}_{key[1]}_lr{g:g}", args)["error_pct"]

@@ -164,6 +164,17 @@ class Dataset:
                 f"x_test={self.x_test.shape}, n_classes={self.n_classes}, source={self.source!r})")
 
 
+def validation_split(ds: Dataset, n_validation: int) -> Dataset:
+    """The tuning set of `ds`: its training images but the last `n_validation` train, those are held
+    out (the held-out images of `ds` are not touched); named ``<name>-validation``."""
+    n_fit = len(ds.x_train) - int(n_validation)
+    if not 0 < n_fit < len(ds.x_train):
+        raise ValueError(f"n_validation={n_validation} must leave training images in {ds.name} "
+                         f"({len(ds.x_train)} training images)")
+    return Dataset(f"{ds.name}-validation", ds.x_train[:n_fit], ds.y_train[:n_fit], ds.x_train[n_fit:],
+                   ds.y_train[n_fit:], ds.source, ds.n_classes)
+
+
 def one_hot(labels, n_classes: int = 10) -> np.ndarray:
     """One-hot code of integer ``labels`` (N,) in [0, n_classes): float32 array (N, n_classes)."""
     labels = np.asarray(labels)

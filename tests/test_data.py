@@ -356,3 +356,16 @@ def test_offline_mnist_split(offline):
         np.testing.assert_array_equal(np.unique(labels), np.arange(10))
     # the well-known labels of the first ten MNIST test images
     np.testing.assert_array_equal(offline.y_train[:10], [7, 2, 1, 0, 4, 1, 4, 9, 5, 9])
+
+
+def test_validation_split_holds_out_the_last_training_images():
+    from burstsim.data import Dataset, validation_split
+
+    x = np.arange(20, dtype=np.float32).reshape(10, 2)
+    ds = Dataset("toy", x, np.arange(10), x[:3], np.arange(3), "here", 10)
+    v = validation_split(ds, 4)
+    assert v.name == "toy-validation" and v.x_train.shape == (6, 2) and v.n_classes == 10
+    np.testing.assert_array_equal(v.x_test, x[6:])
+    np.testing.assert_array_equal(v.y_test, np.arange(6, 10))
+    with pytest.raises(ValueError, match="n_validation=10"):
+        validation_split(ds, 10)

@@ -569,6 +569,16 @@ de_acc/dt = read_open*(u_breve - u_up)/ms : 1  # u_breve - u_up summed over the 
                  "timed": timed}
 
 
+def presentation_sums(mon, var: str, presentations: int) -> np.ndarray:
+    """What accumulator `var` gained in each presentation, (presentations, neurons), from a StateMonitor
+    that samples it once per presentation: the samples at the end of every presentation's first step
+    (nothing of that presentation is read yet), then the value at the end of the run; presentation m
+    is v[m+1] - v[m]."""
+    v = np.asarray(getattr(mon, var)[:], dtype=float)[:, :presentations]
+    end = np.asarray(getattr(mon.source, var)[:], dtype=float)[:, None]
+    return np.diff(np.hstack([v, end]), axis=1).T
+
+
 def window_means(p: Params, objs: dict, R: int, presentations: int) -> dict:
     """Per presentation and replica, the read-window means: ``layer{k}_rate`` (phi(u)),
     ``layer{k}_spike_rate`` (spikes / (psi x window), in units of phi), ``layer{k}_vA`` (hidden),
@@ -577,22 +587,15 @@ def window_means(p: Params, objs: dict, R: int, presentations: int) -> dict:
     win_s = float((p.T_pattern - p.read_start) / ms) * 1e-3
     out = {}
 
-    def diffs(mon, var):
-        # samples at the end of the first step of every presentation (nothing of that presentation
-        # is read yet), then the value at the end of the run: presentation m is v[m+1] - v[m]
-        v = np.asarray(getattr(mon, var)[:], dtype=float)[:, :presentations]
-        end = np.asarray(getattr(mon.source, var)[:], dtype=float)[:, None]
-        return np.diff(np.hstack([v, end]), axis=1).T           # (presentations, neurons)
-
     for key, mon in objs["monitors"].items():
         n_per = len(mon.source) // R
         rs = lambda a: a.reshape(presentations, R, n_per)          # noqa: E731
-        out[f"{key}_rate"] = rs(diffs(mon, "r_acc") / win_ms)
-        out[f"{key}_spike_rate"] = rs(diffs(mon, "n_read") / (float(p.psi / Hz) * win_s))
+        out[f"{key}_rate"] = rs(presentation_sums(mon, "r_acc", presentations) / win_ms)
+        out[f"{key}_spike_rate"] = rs(presentation_sums(mon, "n_read", presentations) / (float(p.psi / Hz) * win_s))
         if key.startswith("layer") and "vA_acc" in mon.record_variables:
-            out[f"{key}_vA"] = rs(diffs(mon, "vA_acc") / win_ms)
+            out[f"{key}_vA"] = rs(presentation_sums(mon, "vA_acc", presentations) / win_ms)
         if key.startswith("inter"):
-            out[f"{key}_error"] = rs(diffs(mon, "e_acc") / win_ms)
+            out[f"{key}_error"] = rs(presentation_sums(mon, "e_acc", presentations) / win_ms)
     return out
 
 

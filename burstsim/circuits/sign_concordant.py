@@ -75,6 +75,7 @@ import numpy as np
 from brian2 import Hz, Network, NeuronGroup, StateMonitor, Synapses, TimedArray, ms
 
 from burstsim import equations, replicas
+from burstsim.circuits.dendritic_error import presentation_sums
 from burstsim.params import Params as ParamsBase
 from burstsim.params import param
 
@@ -346,24 +347,17 @@ def window_means(p: Params, objs: dict, R: int, presentations: int) -> dict:
     win_ms = float((p.T_pattern - p.read_start) / ms)
     out = {}
 
-    def diffs(mon, var):
-        # samples at the end of every presentation's first step, then the value at the end of the run:
-        # presentation m is v[m+1] - v[m]
-        v = np.asarray(getattr(mon, var)[:], dtype=float)[:, :presentations]
-        end = np.asarray(getattr(mon.source, var)[:], dtype=float)[:, None]
-        return np.diff(np.hstack([v, end]), axis=1).T
-
     for key, mon in objs["monitors"].items():
         n_per = len(mon.source) // R
         rs = lambda a: a.reshape(presentations, R, n_per)          # noqa: E731
         if key == "layer0":
-            out["layer0_x"] = rs(diffs(mon, "x_acc") / win_ms)
+            out["layer0_x"] = rs(presentation_sums(mon, "x_acc", presentations) / win_ms)
         elif key.startswith("layer"):
-            out[f"{key}_spike_rate"] = rs(diffs(mon, "n_read") / (float(p.psi / Hz) * win_ms * 1e-3))
-            out[f"{key}_rate"] = rs(diffs(mon, "r_acc") / win_ms)
-            out[f"{key}_dphi"] = rs(diffs(mon, "dphi_acc") / win_ms)
+            out[f"{key}_spike_rate"] = rs(presentation_sums(mon, "n_read", presentations) / (float(p.psi / Hz) * win_ms * 1e-3))
+            out[f"{key}_rate"] = rs(presentation_sums(mon, "r_acc", presentations) / win_ms)
+            out[f"{key}_dphi"] = rs(presentation_sums(mon, "dphi_acc", presentations) / win_ms)
         else:
-            out[f"{key}_rate"] = rs(diffs(mon, "n_read") / (float(p.psi_E / Hz) * win_ms * 1e-3))
+            out[f"{key}_rate"] = rs(presentation_sums(mon, "n_read", presentations) / (float(p.psi_E / Hz) * win_ms * 1e-3))
     return out
 
 
