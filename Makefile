@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all venv clean
+.PHONY: demo test test-all test-cuda-build venv clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "burstsim needs Python >= 3.12 (found " + sys.version.split()[0] + "); install it, e.g. pyenv install 3.12, and run make again")'
@@ -24,6 +24,10 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(PY) -m pytest -q -m ""
+
+# every protocol's cuda build, compiled with nvcc (no GPU needed): CI's second step
+test-cuda-build: $(STAMP)
+	$(PY) -m pytest -q -s -m cuda_build
 
 clean:
 	rm -rf $(VENV) out build *.egg-info

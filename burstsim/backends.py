@@ -18,6 +18,7 @@ random state, logging) and runs one at a time per process.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import copy
 import fcntl
 import functools
@@ -51,6 +52,31 @@ class BackendUnavailable(RuntimeError):
     """The requested backend cannot run on this machine (the message says what is missing)."""
 
 
+_COMPILING = contextvars.ContextVar("burstsim_compiling", default=False)
+
+
+class Compiled(Exception):
+    """Raised by :meth:`Simulator.run` inside :func:`compiling`: the network was generated and
+    compiled in `directory` (``build_wall_s``: the seconds it took), and not run."""
+
+    def __init__(self, directory: Path, build_wall_s: float):
+        super().__init__(f"compiled in {directory} (not run)")
+        self.directory, self.build_wall_s = directory, build_wall_s
+
+
+@contextlib.contextmanager
+def compiling():
+    """Inside this block every standalone backend only generates and compiles (cuda: no GPU needed,
+    for the compute capability of :func:`cuda_compute_capability`), and the first ``Simulator.run``
+    raises :class:`Compiled` instead of running: a protocol's ``run()`` called here compiles its
+    first network and stops (:func:`burstsim.builds.compile_protocol`)."""
+    token = _COMPILING.set(True)
+    try:
+        yield
+    finally:
+        _COMPILING.reset(token)
+
+
 def cache_root() -> Path:
     return Path(os.environ.get("BURSTSIM_CACHE", Path.home() / ".cache" / "burstsim"))
 
@@ -75,10 +101,25 @@ def _first_line(cmd: list[str], grep: str | None = None) -> str:
     return " ".join(lines[0].split()) if lines else ""
 
 
-def _cuda_compute_capability() -> str:
+CUDA_CC_ENV = "BURSTSIM_CUDA_COMPUTE_CAPABILITY"
+
+
+def cuda_compute_capability() -> str:
+    """The compute capability cuda builds are compiled for: the GPU's (``nvidia-smi``; the first
+    one that ``CUDA_VISIBLE_DEVICES`` leaves visible), or without a GPU (compile-only builds)
+    ``$BURSTSIM_CUDA_COMPUTE_CAPABILITY``, by default 9.0 (H100/H200: sm_90). Part of every cuda
+    build directory's name, so that a mixed-GPU cluster never runs a binary built for another GPU."""
     if not gpu_available():
-        return "9.0"   # what _cuda_prefs compiles for without a GPU (compile_only)
-    return _first_line([shutil.which("nvidia-smi"), "--query-gpu=compute_cap", "--format=csv,noheader"]) or "unknown"
+        cc = os.environ.get(CUDA_CC_ENV, "9.0")
+        try:
+            if float(cc) < 5.0:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"${CUDA_CC_ENV}={cc!r} is not a compute capability brian2cuda can build for: "
+                             "give one like 9.0 (H100, H200), 8.0 (A100) or 8.6 (RTX 30xx), >= 5.0") from None
+        return f"{float(cc):.1f}"
+    out = _first_line([shutil.which("nvidia-smi"), "--query-gpu=compute_cap", "--format=csv,noheader"])
+    return out.split()[0] if out else "unknown"
 
 
 @functools.lru_cache(maxsize=None)
@@ -97,7 +138,7 @@ def machine_facts(name: str) -> tuple:
         nvcc = shutil.which("nvcc") or "nvcc"
         facts += [("brian2cuda", getattr(brian2cuda, "__version__", "?")),
                   ("nvcc", _first_line([nvcc, "--version"], grep="release")),
-                  ("compute_capability", _cuda_compute_capability())]
+                  ("compute_capability", cuda_compute_capability())]
     return tuple(facts)
 
 
@@ -202,6 +243,9 @@ def check_backend(name: str, threads: int | None = None, compile_only: bool = Fa
     if name not in BACKENDS:
         raise ValueError(f"backend={name!r} is not known; choose one of {list(BACKENDS)}")
     check_threads(name, threads)
+    compile_only = compile_only or _COMPILING.get()
+    if compile_only and name == "runtime":
+        raise ValueError("compiling without running needs a standalone backend: 'cpp' or 'cuda', not 'runtime'")
     if name != "cuda":
         return
     missing = []
@@ -383,6 +427,9 @@ class Simulator:
     #: the compiled model this block reuses (:meth:`model`), None when it builds its own
     warm: "CompiledModel | None" = None
     identity: str | None = None
+    #: seconds of the simulation loop alone in the last standalone run, as the binary measured it
+    #: (``sim_wall_s`` also holds the binary's start, synapse creation and result writing)
+    loop_wall_s: float | None = None
     _built: tuple | None = None   # (net, objects) of the last build(), kept after its first run
 
     @property
@@ -440,6 +487,8 @@ class Simulator:
         self._build()
         build = time.perf_counter() - t0
         _test_pause()
+        if _COMPILING.get():
+            raise Compiled(self.directory, build)
         sim = 0.0 if self.compile_only else self.rerun(run_args)
         self.wall_times = {"build_wall_s": build, "sim_wall_s": sim}
         built = self._built
@@ -502,6 +551,7 @@ class Simulator:
         try:
             dev.run(directory=str(self.run_directory), results_directory=results, with_output=False,
                     run_args=run_args or {})
+            self.loop_wall_s = getattr(dev, "_last_run_time", None)
         finally:
             # Brian2 sets its run environment variables (LD_BIND_NOW, ...) in os.environ for good
             for k in set(os.environ) | set(env):
@@ -600,7 +650,7 @@ def _cuda_prefs(compile_only: bool) -> None:
         cb = prefs.devices.cuda_standalone.cuda_backend
         cb.detect_gpus = False
         cb.gpu_id = 0
-        cb.compute_capability = 9.0
+        cb.compute_capability = float(cuda_compute_capability())
 
 
 # --- the session: one run at a time per process, and everything restored afterwards ----------------
@@ -805,6 +855,7 @@ def backend(name: str = "runtime", key: str = "default", threads: int | None = N
     and the user's own Brian2 objects are neither dropped nor picked up. An active standalone
     device that holds the user's own objects is refused before anything runs. One block runs at
     a time per process (other threads wait; nesting in one thread is an error)."""
+    compile_only = compile_only or _COMPILING.get()
     check_backend(name, threads, compile_only)
     if name == "cuda":
         import brian2cuda  # noqa: F401  (registers the device and its preferences before they are saved)

@@ -321,6 +321,23 @@ def cmd_figure(args) -> int:
     return 0
 
 
+def cmd_build(args) -> int:
+    """``burstsim build``: generate and compile a protocol's first network as ``burstsim run`` would
+    (the same options), without running it; cuda needs nvcc but no GPU."""
+    from burstsim import builds, equations
+
+    module = _protocol(args.protocol)
+    params = make_params(module, args)
+    if not equations.is_brian2_protocol(module):
+        raise SystemExit(f"error: {args.protocol!r} is a numpy rate model; there is nothing to compile")
+    try:
+        out = builds.compile_protocol(module, params, backend=args.backend, threads=args.threads)
+    except (ValueError, RuntimeError) as err:
+        raise SystemExit(f"error: {err}") from None
+    print(f"compiled {args.protocol} for {args.backend} in {out['build_wall_s']:.0f} s: {out['directory']}")
+    return 0
+
+
 def cmd_equations(args) -> int:
     """``burstsim equations``: the first network of a protocol, built on the runtime device without
     connecting or running it, as text."""
@@ -456,6 +473,15 @@ def parser() -> argparse.ArgumentParser:
     ps.add_argument("--set", action="append", metavar="NAME=VALUE", help="a parameter held fixed over the sweep")
     ps.add_argument("--out", required=True, help="the sweep directory (resumed when it holds the same sweep)")
     ps.set_defaults(func=cmd_sweep)
+    pb = sub.add_parser("build", help="compile a protocol's network without running it (cuda: no GPU needed)")
+    pb.add_argument("protocol")
+    pb.add_argument("--backend", default="cuda", help="cpp | cuda (default: cuda)")
+    pb.add_argument("--threads", type=int, default=None, help="OpenMP threads for the cpp backend")
+    pb.add_argument("--quick", action="store_true", help="the protocol's quick variant")
+    pb.add_argument("--variant", default=None, help="a named set of parameter changes")
+    pb.add_argument("--seed", type=int, default=None, help="random seed")
+    pb.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a parameter, as for 'run'")
+    pb.set_defaults(func=cmd_build)
     pe = sub.add_parser("equations", help="the model of a protocol as Brian2 runs it (built, never run)")
     pe.add_argument("protocol")
     pe.add_argument("--quick", action="store_true", help="the protocol's quick variant")

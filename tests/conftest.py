@@ -2,9 +2,10 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from burstsim import backends
+from burstsim import backends, data
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -42,3 +43,19 @@ def numpy_codegen():
     prefs.codegen.target = "numpy"
     yield
     prefs.codegen.target = saved
+
+
+@pytest.fixture(scope="session")
+def patches(tmp_path_factory) -> str:
+    """MNIST test files (10,000 images) in which digit k (0-4) lights a 10x10 patch at its own place,
+    plus noise; digits 5-9 are noise only. Learnt in a few hundred images."""
+    d = tmp_path_factory.mktemp("patch_mnist")
+    rng = np.random.default_rng(7)
+    labels = rng.integers(0, 10, 10000).astype(np.uint8)
+    img = rng.random((10000, 28, 28)) * 0.3
+    for k in range(5):
+        r, c = [(2, 2), (2, 16), (16, 2), (16, 16), (9, 9)][k]
+        img[labels == k, r:r + 10, c:c + 10] += 0.7
+    data.write_idx(d / "t10k-images-idx3-ubyte", (np.clip(img, 0, 1) * 255).astype(np.uint8))
+    data.write_idx(d / "t10k-labels-idx1-ubyte", labels)
+    return str(d)

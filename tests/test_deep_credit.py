@@ -104,16 +104,6 @@ def test_runtime_gives_the_cpp_result(quick):
         assert again.summary[key] == pytest.approx(quick.summary[key], rel=1e-6)
 
 
-@pytest.mark.cuda_build
-@pytest.mark.slow
-def test_cuda_build_compiles():
-    """The layered circuit (2-D TimedArrays, tied feedback written to the presynaptic readout from
-    postsynaptic pathways, summed currents from readouts) builds with brian2cuda."""
-    p = deep_credit.Params.quick()
-    _, wall = deep_credit.run_seed(p, p.seed, False, "cuda", report=None, compile_only=True)
-    assert wall["sim_wall_s"] == 0.0
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("changes", [{"q_route": "sst"}, {"feedback": "random"}])
 def test_sst_route_and_random_feedback_also_learn(changes):

@@ -137,18 +137,6 @@ def test_cpp_quick_run_matches_the_runtime_statistics():
     assert s["sim_wall_s"] > 0 and s["build_wall_s"] > 0
 
 
-@pytest.mark.cuda_build
-@pytest.mark.slow
-def test_cuda_build_compiles():
-    """brian2cuda generates and compiles the bars network (2D TimedArrays, linked variables,
-    run_regularly plasticity on synapses, stochastic thresholds) without a GPU."""
-    p = bars.Params.quick()
-    out = bars.compile_only(p, "cuda")
-    from pathlib import Path
-
-    assert (Path(out["directory"]) / "main").is_file() and out["build_wall_s"] > 0
-
-
 @pytest.mark.slow   # acceptance 5 (bars part): about 5-10 min on cpp
 def test_bars_is_learnt_in_4_of_5_seeds_within_150_epochs():
     r = bars.run(bars.Params(), backend="cpp", report=None)

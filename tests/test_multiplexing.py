@@ -132,20 +132,6 @@ def test_uncreatable_output_directory_is_rejected_before_any_build(tmp_path):
     assert builds() == before
 
 
-@pytest.mark.cuda_build
-@pytest.mark.slow
-def test_cuda_build_compiles(tmp_path):
-    p = QUICK.replace(seeds=1)
-    c = multiplexing.circuit(p)
-    with backends.backend("cuda", directory=tmp_path / "cuda", compile_only=True) as sim:
-        from brian2 import defaultclock
-
-        defaultclock.dt = p.dt
-        built = circuits.build(c, p.burn_in + p.duration, p.dt)
-        sim.run(built.network(), p.burn_in + p.duration, report=None)
-    assert (tmp_path / "cuda" / "main").is_file()
-
-
 @pytest.mark.slow
 def test_runtime_matches_cpp(quick):
     """Runtime (about 4 min for one quick seed) against the first seed on cpp."""

@@ -2,7 +2,6 @@
 a run that learns with updates along sign-concordant FA and routes that never flip, silenced relays that
 take every error from the hidden layer, runtime, the cuda build, and (slow) the acceptance on MNIST."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,22 +12,6 @@ from burstsim.protocols import sign_concordant as scp
 
 MNIST = data.offline_mnist_dir()
 needs_mnist = pytest.mark.skipif(MNIST is None, reason="../shared/data/mnist (the MNIST test files) is not here")
-
-
-@pytest.fixture(scope="module")
-def patches(tmp_path_factory) -> str:
-    """MNIST test files (10,000 images) in which digit k (0-4) lights a 10x10 patch at its own place,
-    plus noise; digits 5-9 are noise only. Learnt in a few hundred images."""
-    d = tmp_path_factory.mktemp("patch_mnist")
-    rng = np.random.default_rng(7)
-    labels = rng.integers(0, 10, 10000).astype(np.uint8)
-    img = rng.random((10000, 28, 28)) * 0.3
-    for k in range(5):
-        r, c = [(2, 2), (2, 16), (16, 2), (16, 16), (9, 9)][k]
-        img[labels == k, r:r + 10, c:c + 10] += 0.7
-    data.write_idx(d / "t10k-images-idx3-ubyte", (np.clip(img, 0, 1) * 255).astype(np.uint8))
-    data.write_idx(d / "t10k-labels-idx1-ubyte", labels)
-    return str(d)
 
 
 def test_bad_input_is_clear_before_any_build(tmp_path):
@@ -122,13 +105,6 @@ def test_runtime_quick_run(patches):
     assert s["realisations"] == 2 and 0 <= s["test_accuracy_mean"] <= 1
     assert s["hidden_cos_sign_concordant_probe1"] >= 0.8, s
     assert r.arrays["test_confusion"].sum() == 2 * 6
-
-
-@pytest.mark.cuda_build
-@pytest.mark.slow
-def test_cuda_build_compiles(patches):
-    out = scp.compile_only(scp.Params.quick(data=patches), "cuda")
-    assert (Path(out["directory"]) / "main").is_file() and out["build_wall_s"] > 0
 
 
 @needs_mnist

@@ -91,14 +91,3 @@ def test_figure_from_saved_result(quick, tmp_path):
     fig = figures.single_phase.plot(loaded)
     assert len(fig.axes) == 8
 
-
-@pytest.mark.cuda_build
-@pytest.mark.slow
-def test_cuda_build_compiles():
-    """The circuit (custom events, linked readouts, summed currents, plastic W1) builds with brian2cuda."""
-    from burstsim import backends
-
-    p = single_phase.Params.quick()
-    _, wall = single_phase.run_seed(p, p.seed, "cuda", report=None, compile_only=True)
-    assert wall["sim_wall_s"] == 0.0
-    assert (backends.build_directory("cuda", single_phase.build_key(p)) / "main").is_file()

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from brian2 import second
 
-from burstsim import backends
 from burstsim.protocols import transfer
 
 PARAMS = transfer.Params(duration=3 * second)
@@ -71,17 +70,6 @@ def test_result_round_trip_and_figure(results, tmp_path):
     np.testing.assert_array_equal(loaded.arrays["burst_t_s"], results["cpp"].arrays["burst_t_s"])
     fig = figure.plot(loaded)
     assert len(fig.axes) == 4
-
-
-@pytest.mark.cuda_build
-@pytest.mark.slow  # about 4 min of nvcc on 2 cores: run with  pytest -m cuda_build
-def test_cuda_build_compiles(tmp_path):
-    p = transfer.Params.quick()
-    with backends.backend("cuda", directory=tmp_path / "cuda", compile_only=True, dt=p.dt, seed=p.seed) as sim:
-        net, _ = transfer.build_network(p)
-        wall = sim.run(net, 1 * second, report=None)
-    assert (tmp_path / "cuda" / "main").is_file()
-    assert wall["build_wall_s"] > 0
 
 
 @pytest.mark.gpu

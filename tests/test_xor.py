@@ -306,17 +306,6 @@ def test_burstccn_hidden_references_per_population(numpy_codegen):
     assert 0.4 < np.mean(g.E_ref) / np.mean(g.E_avg) < 0.75, (np.mean(g.E_ref), np.mean(g.E_avg))
 
 
-@pytest.mark.cuda_build
-@pytest.mark.slow
-def test_cuda_build_compiles():
-    """Five BurstPoisson populations, event-driven and per-step backgrounds, plastic synapses with
-    custom-event pathways and the teacher's TimedArrays build with brian2cuda."""
-    p = xor.Params.quick(schedule="single_phase", replicas=2)
-    _, wall = xor.run_seed(p, p.seed, "cuda", report=None, compile_only=True)
-    assert wall["build_wall_s"] > 0
-    assert (backends.build_directory("cuda", xor.build_key(p)) / "main").is_file()
-
-
 @pytest.mark.slow   # about 3 min: a run killed and resumed; the default suite stays under 20 minutes
 def test_killed_run_resumes_from_its_last_chunk_with_the_same_result(quick_cpp, tmp_path):
     """Chunks whose final state seeds the next: with the last chunks' files removed (a run killed

@@ -169,22 +169,6 @@ def build_key(p: Params) -> str:
     return backends.build_key(NAME, p.build_identity())
 
 
-def compile_only(params: Params = Params(), backend: str = "cuda", threads: int | None = None) -> dict:
-    """Generate and compile the network of `params` on a standalone `backend` without running it
-    (cuda needs nvcc, no GPU); returns the wall times and the build directory."""
-    if backend == "runtime":
-        raise ValueError("compile_only needs a standalone backend ('cpp' or 'cuda')")
-    backends.check_backend(backend, threads, compile_only=True)
-    p, c, R = params, params.circuit, params.replicas
-    sched, _ = schedule(p)
-    weights = [de.initial_weights(c, p.seed + r, 0) for r in range(R)]
-    with backends.backend(backend, key=build_key(p), threads=threads, dt=c.dt, seed=p.seed,
-                          compile_only=True) as sim:
-        net, _ = de.build(c, sched, R, weights, name="bars_network")
-        wall = sim.run(net, p.duration, report=None)
-        return {**wall, "directory": str(sim.directory)}
-
-
 def run(params: Params = Params(), backend: str = "runtime", threads: int | None = None,
         report: str | None = "text") -> Result:
     """One network of ``replicas`` realisations over the whole timeline; see the module docstring."""

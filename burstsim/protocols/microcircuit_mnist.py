@@ -206,21 +206,6 @@ def _weights(p: Params) -> list:
     return [de.initial_weights(p.circuit, p.seed + r, 0) for r in range(p.replicas)]
 
 
-def compile_only(params: Params = Params(), backend: str = "cuda", threads: int | None = None) -> dict:
-    """Generate and compile the network of `params` on a standalone `backend` without running it
-    (cuda needs nvcc, no GPU); returns the wall times and the build directory."""
-    if backend == "runtime":
-        raise ValueError("compile_only needs a standalone backend ('cpp' or 'cuda')")
-    backends.check_backend(backend, threads, compile_only=True)
-    p, c = params, params.circuit_params()
-    sched, _ = schedule(p, p.images())
-    with backends.backend(backend, key=build_key(p), threads=threads, dt=c.dt, seed=p.seed,
-                          compile_only=True) as sim:
-        net, _ = de.build(c, sched, p.replicas, _weights(p), name="mnist_network")
-        wall = sim.run(net, sched.presentations * c.T_pattern, report=None)
-        return {**wall, "directory": str(sim.directory)}
-
-
 def run(params: Params = Params(), backend: str = "runtime", threads: int | None = None,
         report: str | None = "text") -> Result:
     """One network of ``replicas`` realisations over the whole timeline; see the module docstring."""

@@ -1,0 +1,98 @@
+"""Compiling protocols without running them: a check that a machine's toolchain (nvcc, cuRAND,
+brian2cuda) builds every burstsim model, and builds made on one machine (a CPU-only build host)
+to be run on another (a GPU node).
+
+``burstsim build PROTOCOL --backend cuda [--quick] [--set ...]`` compiles the first network of a
+protocol's run, exactly as ``burstsim run`` with the same options would build it, into the build
+cache (``$BURSTSIM_CACHE``), and stops. Without a GPU the cuda code is compiled for the compute
+capability ``$BURSTSIM_CUDA_COMPUTE_CAPABILITY`` (default 9.0: H100, H200;
+:func:`burstsim.backends.cuda_compute_capability`).
+
+:data:`TINY` lists the smallest variant of every Brian2 protocol (each network of it): the
+``cuda_build`` test (``tests/test_cuda_build.py``) compiles them all in parallel processes, and
+``gpu/prepare.sh`` compiles some of them for the GPU machine. :func:`adopt_builds` renames builds
+brought from another machine to this machine's build directories, so that they are reused (Brian2
+regenerates identical sources, which keep their file times, and ``make`` has nothing to do).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import re
+import shutil
+from pathlib import Path
+
+from burstsim import backends
+
+log = logging.getLogger(__name__)
+
+#: name -> (protocol, changes to its quick variant): each Brian2 network of every protocol, as small
+#: as the protocol allows (``data``: the MNIST protocols need image files, given by the caller)
+TINY = {
+    "transfer": ("transfer", {}),
+    "multiplexing": ("multiplexing", {"seeds": 1}),
+    "plasticity_pairing": ("plasticity", {"parts": ("periodic",)}),
+    "plasticity_network": ("plasticity", {"parts": ("network",)}),
+    "single_phase": ("single_phase", {}),
+    "deep_credit": ("deep_credit", {}),
+    "xor": ("xor", {}),
+    "bars": ("bars", {}),
+    "microcircuit_mnist": ("microcircuit_mnist", {"data": None}),
+    "sign_concordant": ("sign_concordant", {"data": None}),
+}
+
+
+def tiny_params(name: str, data: str | None = None):
+    """The quick parameters of :data:`TINY` entry `name` (``data``: the MNIST directory where needed)."""
+    protocol, changes = TINY[name]
+    module = importlib.import_module(f"burstsim.protocols.{protocol}")
+    changes = dict(changes)
+    if "data" in changes:
+        if data is None:
+            raise ValueError(f"{name} needs MNIST test files: give data=DIR (t10k-images-idx3-ubyte, "
+                             "t10k-labels-idx1-ubyte)")
+        changes["data"] = data
+    return module, module.Params.quick(**changes)
+
+
+def compile_protocol(module, params, backend: str = "cuda", threads: int | None = None) -> dict:
+    """Generate and compile the first network that ``module.run(params, backend)`` would run, without
+    running it (cuda: no GPU needed). Returns ``{"directory", "build_wall_s"}``. Errors in the
+    parameters or the machine (no nvcc, ...) are raised before anything is compiled."""
+    if backend not in ("cpp", "cuda"):
+        raise ValueError(f"backend={backend!r}: compiling without running needs 'cpp' or 'cuda'")
+    backends.check_backend(backend, threads, compile_only=True)
+    with backends.compiling():
+        try:
+            module.run(params, backend=backend, threads=threads, report=None)
+        except backends.Compiled as built:
+            return {"directory": str(built.directory), "build_wall_s": built.build_wall_s}
+    raise RuntimeError(f"{module.__name__}.run() ran no Brian2 network: there is nothing to compile")
+
+
+_BUILD_NAME = re.compile(r"^(?P<backend>cpp-v\d+|cuda)-(?P<tag>[0-9a-f]{8})-(?P<rest>t\d+-[0-9a-f]+)$")
+
+
+def adopt_builds(source: str | os.PathLike) -> list[Path]:
+    """Move the build directories in `source` (a copy of another machine's ``$BURSTSIM_CACHE``, e.g.
+    cuda builds compiled on a CPU-only host for this GPU) into this machine's cache under this
+    machine's names (:func:`burstsim.backends.build_directory`), keeping file times, so that the next
+    run of the same model regenerates identical sources and recompiles nothing. Returns the new
+    paths; a build already present here is left as it is."""
+    adopted = []
+    for path in sorted(Path(source).iterdir()):
+        m = _BUILD_NAME.match(path.name)
+        if m is None or not (path / backends.BUILD_MARKER).exists():
+            continue
+        name = "cuda" if m["backend"] == "cuda" else "cpp"
+        target = backends.cache_root() / f"{m['backend']}-{backends.machine_tag(name)}-{m['rest']}"
+        if target.exists():
+            log.info("build %s is here already; %s left where it is", target.name, path)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(path), str(target))   # a rename on one file system: file times kept
+        log.info("adopted %s as %s", path.name, target.name)
+        adopted.append(target)
+    return adopted
