@@ -146,18 +146,26 @@ def _row(wall: dict, sim, total: float, neurons: int, synapses: int, ops: float,
 RUNNERS = {"burstccn": run_burstccn, "multiplexing": run_multiplexing}
 
 
-def one(circuit: str, n: float, config: str, duration_s: float) -> dict:
+def one(circuit: str, n: float, config: str, duration_s: float, build_only: bool = False) -> dict:
     """One measurement, in this process (the parent runs each in a child: a crash or a memory
-    failure costs one row)."""
+    failure costs one row); `build_only`: compile it and stop."""
+    from burstsim import backends
+
     backend, threads = CONFIGS[config]
     if config == "cpp":
         threads = len(os.sched_getaffinity(0))
-    row = RUNNERS[circuit](n, backend, threads, duration_s)
-    return {"circuit": circuit, "size": n, "config": config, "threads": threads or 1, **row}
+    head = {"circuit": circuit, "size": n, "config": config, "threads": threads or 1}
+    if build_only:
+        with backends.compiling():
+            try:
+                RUNNERS[circuit](n, backend, threads, duration_s)
+            except backends.Compiled as built:
+                return {**head, "build_s": built.build_wall_s}
+    return {**head, **RUNNERS[circuit](n, backend, threads, duration_s)}
 
 
-def measure(circuit: str, n: float, config: str, duration_s: float, limit_s: float) -> dict:
-    cmd = [sys.executable, __file__, "--one", circuit, str(n), config, str(duration_s)]
+def measure(circuit: str, n: float, config: str, duration_s: float, limit_s: float, build_only: bool = False) -> dict:
+    cmd = [sys.executable, __file__, "--one", circuit, str(n), config, str(duration_s)] + ["--build-only"] * build_only
     t0 = time.perf_counter()
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=limit_s or None)
@@ -227,11 +235,14 @@ def main() -> None:
     ap.add_argument("--limit-s", type=float, default=0.0, help="seconds per measurement (0: none)")
     ap.add_argument("--bandwidth-gbs", type=float, default=4800.0, help="GPU memory bandwidth, GB/s (H200: 4800)")
     ap.add_argument("--out", default="out/scaling")
+    ap.add_argument("--build-jobs", type=int, default=0,
+                    help="first compile every measurement's model, this many at a time (0: each when measured)")
+    ap.add_argument("--build-only", action="store_true", help="compile, do not run")
     ap.add_argument("--one", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
         circuit, n, config, duration = args.one
-        print(json.dumps(one(circuit, float(n), config, float(duration))))
+        print(json.dumps(one(circuit, float(n), config, float(duration), args.build_only)))
         return
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if "cuda" in args.configs:
@@ -240,6 +251,17 @@ def main() -> None:
         backends.check_backend("cuda")     # no GPU, no nvcc: say so before anything runs
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    jobs = [(c, n, k) for c in args.circuits for n in sorted(args.sizes) for k in args.configs]
+    if args.build_jobs or args.build_only:
+        import concurrent.futures
+
+        with concurrent.futures.ThreadPoolExecutor(max(args.build_jobs, 1)) as pool:
+            built = list(pool.map(lambda j: measure(*j, args.duration, args.limit_s, build_only=True), jobs))
+        for b in built:
+            log.info("built %s %.0e %s: %s", b["circuit"], b["size"], b["config"],
+                     b.get("error") or f"{b['build_s']:.0f} s")
+        if args.build_only:
+            return
     rows, failed = [], set()
     for circuit in args.circuits:
         for n in sorted(args.sizes):

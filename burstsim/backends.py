@@ -102,6 +102,24 @@ def _first_line(cmd: list[str], grep: str | None = None) -> str:
 
 
 CUDA_CC_ENV = "BURSTSIM_CUDA_COMPUTE_CAPABILITY"
+MARCH_ENV = "BURSTSIM_MARCH"
+
+
+def host_march() -> str | None:
+    """``$BURSTSIM_MARCH`` (e.g. x86-64-v3): the CPU target of compiled host code in place of Brian2's
+    ``-march=native``, for builds made on one machine and run on another (``gpu/prepare.sh``); None:
+    native."""
+    value = os.environ.get(MARCH_ENV) or None
+    if value is not None and not all(c.isalnum() or c in "-_." for c in value):
+        raise ValueError(f"${MARCH_ENV}={value!r} is not a -march target: give one like x86-64-v3 or znver3")
+    return value
+
+
+def _set_march() -> None:
+    march = host_march()
+    if march is not None:
+        prefs.codegen.cpp.extra_compile_args_gcc = [f"-march={march}" if a == "-march=native" else a
+                                                    for a in prefs.codegen.cpp.extra_compile_args_gcc]
 
 
 def cuda_compute_capability() -> str:
@@ -131,7 +149,7 @@ def machine_facts(name: str) -> tuple:
     cxx = os.environ.get("CXX") or "g++"
     facts = [("brian2", brian2.__version__), ("cxx", os.path.basename(cxx)),
              ("cxx_version", _first_line([cxx, "--version"])),
-             ("march", _first_line([cxx, "-march=native", "-Q", "--help=target"], grep="-march="))]
+             ("march", host_march() or _first_line([cxx, "-march=native", "-Q", "--help=target"], grep="-march="))]
     if name == "cuda":
         import brian2cuda
 
@@ -619,7 +637,8 @@ def _canonical_clock_order(dev) -> None:
 
 
 def _cpp_prefs() -> None:
-    """Flags that let GCC vectorise the neuron state updates (see CPP_VECTOR_ARGS)."""
+    """Flags that let GCC vectorise the neuron state updates (see CPP_VECTOR_ARGS); the CPU target."""
+    _set_march()
     args = list(prefs.codegen.cpp.extra_compile_args_gcc)
     prefs.codegen.cpp.extra_compile_args_gcc = args + [a for a in CPP_VECTOR_ARGS if a not in args]
     prefs.codegen.cpp.headers = list(prefs.codegen.cpp.headers) + [f'"{SIMD_HEADER.name}"']
@@ -632,6 +651,7 @@ def _cuda_prefs(compile_only: bool) -> None:
     # CUDA 13's Thrust needs C++17 on both the host compiler and nvcc (specs/brian2cuda.md)
     prefs.codegen.cpp.extra_compile_args_gcc = [a.replace("c++11", "c++17")
                                                 for a in prefs.codegen.cpp.extra_compile_args_gcc]
+    _set_march()
     nvcc_args = list(prefs.devices.cuda_standalone.cuda_backend.extra_compile_args_nvcc)
     if "-std=c++17" not in nvcc_args:
         prefs.devices.cuda_standalone.cuda_backend.extra_compile_args_nvcc = nvcc_args + ["-std=c++17"]

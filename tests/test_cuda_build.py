@@ -82,3 +82,13 @@ def test_adopted_builds_keep_their_files_and_times(tmp_path, monkeypatch):
     assert adopted[0].parent == cache and adopted[0].name != done.name or backends.machine_tag("cpp") == "0123abcd"
     assert (adopted[0] / "main").stat().st_mtime == 1e9 and not done.exists()
     assert unfinished.exists() and present.exists() and not any(here.iterdir())
+
+
+def test_build_command_says_what_it_cannot_compile(capsys):
+    from burstsim import cli
+
+    for argv, message in ((["build", "yin_yang"], "numpy rate model"),
+                          (["build", "transfer", "--backend", "runtime"], "'cpp' or 'cuda'"),
+                          (["build", "transfer", "--set", "n_per_point=-3"], "n_per_point")):
+        with pytest.raises(SystemExit, match=message):
+            cli.main(argv)
