@@ -9,8 +9,9 @@ capability ``$BURSTSIM_CUDA_COMPUTE_CAPABILITY`` (default 9.0: H100, H200;
 :func:`burstsim.backends.cuda_compute_capability`).
 
 :data:`TINY` lists the smallest variant of every Brian2 protocol (each network of it): the
-``cuda_build`` test (``tests/test_cuda_build.py``) compiles them all in parallel processes, and
-``gpu/prepare.sh`` compiles some of them for the GPU machine. :func:`adopt_builds` renames builds
+``cuda_build`` tests (``tests/test_cuda_build.py``) compile them in parallel processes (CI: the
+three of :data:`REPRESENTATIVE`; ``make test-all``: all), and ``gpu/prepare.sh`` compiles those
+three for the GPU machine. :func:`adopt_builds` renames builds
 brought from another machine to this machine's build directories, so that they are reused (Brian2
 regenerates identical sources, which keep their file times, and ``make`` has nothing to do).
 """
@@ -42,6 +43,13 @@ TINY = {
     "microcircuit_mnist": ("microcircuit_mnist", {"data": None}),
     "sign_concordant": ("sign_concordant", {"data": None}),
 }
+
+#: three entries of TINY that CI compiles for cuda and ``gpu/tests.sh`` runs on a GPU: single neurons
+#: with custom burst events (transfer), a network with short-term plasticity, event monitors and
+#: run_args (multiplexing), BurstCCN's burst-dependent plasticity with linked readouts and summed
+#: currents (single_phase). Compiling all of TINY takes an hour or more on 2 cores (nvcc spends about
+#: 10-20 s on each of the 40-80 code objects of a protocol).
+REPRESENTATIVE = ("transfer", "multiplexing", "single_phase")
 
 
 def tiny_params(name: str, data: str | None = None):

@@ -21,20 +21,33 @@ def _compile(name: str, data: str) -> tuple[str, dict, float]:
     return name, builds.compile_protocol(module, params, backend="cuda"), time.perf_counter() - t0
 
 
-@pytest.mark.cuda_build
-def test_every_protocol_compiles_for_cuda(patches):
-    """The quick variant of every Brian2 protocol (each of its networks, builds.TINY) is generated and
-    compiled by brian2cuda for sm_90, in parallel processes, one per core (about 15 min on 2 cores)."""
+def _compile_in_parallel(names, patches) -> list:
+    """Compile the TINY entries `names` for cuda in parallel processes, one per core; check each build."""
     workers = len(os.sched_getaffinity(0))
     ctx = multiprocessing.get_context("spawn")   # a fresh Brian2 per build: nothing shared
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        done = list(pool.map(_compile, builds.TINY, [patches] * len(builds.TINY)))
+        done = list(pool.map(_compile, names, [patches] * len(names)))
     for name, out, wall in done:
         path = Path(out["directory"])
-        print(f"{name}: compiled in {wall:.0f} s")
+        print(f"{name}: compiled in {wall:.0f} s ({len(list(path.glob('code_objects/*.cu')))} code objects)")
         assert (path / "main").is_file() and (path / backends.BUILD_MARKER).is_file(), name
         assert "-arch=sm_90" in (path / "makefile").read_text(), name
-    assert sorted(name for name, _, _ in done) == sorted(builds.TINY)
+    assert sorted(name for name, _, _ in done) == sorted(names)
+    return done
+
+
+@pytest.mark.cuda_build
+def test_representative_protocols_compile_for_cuda(patches):
+    """CI's second step: transfer, multiplexing and single_phase (builds.REPRESENTATIVE, the builds
+    gpu/tests.sh runs) compile with brian2cuda for sm_90 without a GPU (about 15 min on 2 cores)."""
+    _compile_in_parallel(builds.REPRESENTATIVE, patches)
+
+
+@pytest.mark.cuda_build
+@pytest.mark.slow   # an hour or more on 2 cores: make test-all
+def test_every_protocol_compiles_for_cuda(patches):
+    """The quick variant of every Brian2 protocol (each of its networks, builds.TINY) compiles."""
+    _compile_in_parallel(list(builds.TINY), patches)
     brian2 = {p for p in PROTOCOLS if equations.is_brian2_protocol(importlib.import_module(f"burstsim.protocols.{p}"))}
     assert {protocol for protocol, _ in builds.TINY.values()} == brian2
 
