@@ -65,16 +65,18 @@ def tiny_params(name: str, data: str | None = None):
     return module, module.Params.quick(**changes)
 
 
-def compile_protocol(module, params, backend: str = "cuda", threads: int | None = None) -> dict:
-    """Generate and compile the first network that ``module.run(params, backend)`` would run, without
-    running it (cuda: no GPU needed). Returns ``{"directory", "build_wall_s"}``. Errors in the
-    parameters or the machine (no nvcc, ...) are raised before anything is compiled."""
+def compile_protocol(module, params, backend: str = "cuda", threads: int | None = None,
+                     report: str | None = None) -> dict:
+    """Generate and compile the first network that ``module.run(params, backend, threads, report)``
+    would run, without running it (cuda: no GPU needed; `report` is compiled in: a run with another
+    report recompiles main). Returns ``{"directory", "build_wall_s"}``. Errors in the parameters or
+    the machine (no nvcc, ...) are raised before anything is compiled."""
     if backend not in ("cpp", "cuda"):
         raise ValueError(f"backend={backend!r}: compiling without running needs 'cpp' or 'cuda'")
     backends.check_backend(backend, threads, compile_only=True)
     with backends.compiling():
         try:
-            module.run(params, backend=backend, threads=threads, report=None)
+            module.run(params, backend=backend, threads=threads, report=report)
         except backends.Compiled as built:
             return {"directory": str(built.directory), "build_wall_s": built.build_wall_s}
     raise RuntimeError(f"{module.__name__}.run() ran no Brian2 network: there is nothing to compile")

@@ -331,7 +331,9 @@ def cmd_build(args) -> int:
     if not equations.is_brian2_protocol(module):
         raise SystemExit(f"error: {args.protocol!r} is a numpy rate model; there is nothing to compile")
     try:
-        out = builds.compile_protocol(module, params, backend=args.backend, threads=args.threads)
+        # the report as `burstsim run` compiles it in (-q: none), so that the run reuses this build
+        report = None if getattr(args, "verbosity", 0) < 0 else "text"
+        out = builds.compile_protocol(module, params, backend=args.backend, threads=args.threads, report=report)
     except (ValueError, RuntimeError) as err:
         raise SystemExit(f"error: {err}") from None
     print(f"compiled {args.protocol} for {args.backend} in {out['build_wall_s']:.0f} s: {out['directory']}")
