@@ -86,6 +86,7 @@ def test_read_param_converts_units_without_brian2():
         read_param(new, "windw", "ms")
 
 
+@pytest.mark.slow   # about 2 min (a cpp build of its own); make demo runs the same path
 def test_cli_run_and_figure_from_saved_result(tmp_path, capsys):
     out = tmp_path / "transfer"
     assert cli.main(["run", "transfer", "--quick", "--backend", "runtime", "--seed", "2", "--out", str(out)]) == 0

@@ -17,6 +17,7 @@ def quick():
     return multiplexing.run(QUICK, backend="cpp", report=None)
 
 
+@pytest.mark.slow   # about 1 min of synapse creation
 def test_quick_circuit_keeps_in_degrees():
     c = multiplexing.circuit(QUICK)
     pops, paths = dict(c.populations), dict(c.pathways)
