@@ -39,7 +39,7 @@ def _compile_in_parallel(names, patches) -> list:
 @pytest.mark.cuda_build
 def test_representative_protocols_compile_for_cuda(patches):
     """CI's second step: transfer, multiplexing and single_phase (builds.REPRESENTATIVE, the builds
-    gpu/tests.sh runs) compile with brian2cuda for sm_90 without a GPU (about 15 min on 2 cores)."""
+    gpu/tests.sh runs) compile with brian2cuda for sm_90 without a GPU (25 min on 2 cores)."""
     _compile_in_parallel(builds.REPRESENTATIVE, patches)
 
 
