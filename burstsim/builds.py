@@ -71,9 +71,7 @@ def compile_protocol(module, params, backend: str = "cuda", threads: int | None 
     would run, without running it (cuda: no GPU needed; `report` is compiled in: a run with another
     report recompiles main). Returns ``{"directory", "build_wall_s"}``. Errors in the parameters or
     the machine (no nvcc, ...) are raised before anything is compiled."""
-    if backend not in ("cpp", "cuda"):
-        raise ValueError(f"backend={backend!r}: compiling without running needs 'cpp' or 'cuda'")
-    backends.check_backend(backend, threads, compile_only=True)
+    backends.check_backend(backend, threads, compile_only=True)   # also refuses "runtime"
     with backends.compiling():
         try:
             module.run(params, backend=backend, threads=threads, report=report)
@@ -82,7 +80,9 @@ def compile_protocol(module, params, backend: str = "cuda", threads: int | None 
     raise RuntimeError(f"{module.__name__}.run() ran no Brian2 network: there is nothing to compile")
 
 
-_BUILD_NAME = re.compile(r"^(?P<backend>cpp-v\d+|cuda)-(?P<tag>[0-9a-f]{8})-(?P<rest>t\d+-[0-9a-f]+)$")
+# backends.build_directory's names (cpp only with this version's compiler flags)
+_BUILD_NAME = re.compile(rf"^(?:(?P<cpp>cpp-{backends.CPP_FLAGS_TAG})|cuda)"
+                         r"-(?P<tag>[0-9a-f]{8})-t(?P<threads>\d+)-(?P<key>[0-9a-f]+)$")
 
 
 def adopt_builds(source: str | os.PathLike) -> list[Path]:
@@ -96,8 +96,7 @@ def adopt_builds(source: str | os.PathLike) -> list[Path]:
         m = _BUILD_NAME.match(path.name)
         if m is None or not (path / backends.BUILD_MARKER).exists():
             continue
-        name = "cuda" if m["backend"] == "cuda" else "cpp"
-        target = backends.cache_root() / f"{m['backend']}-{backends.machine_tag(name)}-{m['rest']}"
+        target = backends.build_directory("cpp" if m["cpp"] else "cuda", m["key"], int(m["threads"]))
         if target.exists():
             log.info("build %s is here already; %s left where it is", target.name, path)
             continue

@@ -38,9 +38,9 @@ def spread(values) -> tuple[float, float]:
 
 def outside(cuda: dict, cpp: list[dict]) -> list[str]:
     """The keys of the cuda summary outside the spread of the cpp summaries, with the numbers."""
-    bad = []
+    bad, cpp = [], [comparable(c) for c in cpp]
     for key, value in comparable(cuda).items():
-        refs = [c[key] for c in cpp if key in comparable(c)]
+        refs = [c[key] for c in cpp if key in c]
         if len(refs) < len(cpp):
             continue
         lo, hi = spread(refs)
