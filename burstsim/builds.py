@@ -42,6 +42,7 @@ TINY = {
     "bars": ("bars", {}),
     "microcircuit_mnist": ("microcircuit_mnist", {"data": None}),
     "sign_concordant": ("sign_concordant", {"data": None}),
+    "spiking_digits": ("spiking_digits", {"data": None}),
 }
 
 #: three entries of TINY that CI compiles for cuda and ``gpu/tests.sh`` runs on a GPU: single neurons

@@ -44,6 +44,13 @@ def test_representative_protocols_compile_for_cuda(patches):
 
 
 @pytest.mark.cuda_build
+def test_spiking_digits_compiles_for_cuda(patches):
+    """Issue 20: the spiking BurstCCN on images (chunked run_args, TimedArrays of images, filtered
+    readouts) compiles for sm_90 (about 10 min on 2 cores)."""
+    _compile_in_parallel(["spiking_digits"], patches)
+
+
+@pytest.mark.cuda_build
 @pytest.mark.slow   # an hour or more on 2 cores: make test-all
 def test_every_protocol_compiles_for_cuda(patches):
     """The quick variant of every Brian2 protocol (each of its networks, builds.TINY) compiles."""

@@ -75,10 +75,11 @@ def _result(name: str) -> Result:
         from burstsim.protocols import bars
 
         return bars.run(bars.Params.quick(epochs=1, pretrain_patterns=4, eval_patterns=2), report=None)
-    if name in ("microcircuit_mnist", "sign_concordant"):   # cpp: the builds of their tests' quick runs
-        from burstsim.protocols import microcircuit_mnist, sign_concordant
+    if name in ("microcircuit_mnist", "sign_concordant", "spiking_digits"):   # cpp: the builds of their tests' runs
+        from burstsim.protocols import microcircuit_mnist, sign_concordant, spiking_digits
 
-        module = {"microcircuit_mnist": microcircuit_mnist, "sign_concordant": sign_concordant}[name]
+        module = {"microcircuit_mnist": microcircuit_mnist, "sign_concordant": sign_concordant,
+                  "spiking_digits": spiking_digits}[name]
         directory = mnist_files.offline_mnist_dir()
         if directory is None:   # no ../shared/data: random images in the files' format (the figure only draws)
             directory = Path(tempfile.mkdtemp(prefix="burstsim_fake_mnist_"))
@@ -86,6 +87,10 @@ def _result(name: str) -> Result:
             mnist_files.write_idx(directory / "t10k-images-idx3-ubyte", rng.integers(0, 256, (8100, 28, 28), dtype=np.uint8))
             mnist_files.write_idx(directory / "t10k-labels-idx1-ubyte", rng.integers(0, 10, 8100, dtype=np.uint8))
         try:
+            if name == "spiking_digits":   # the build of tests/test_spiking_digits.py's tiny run
+                from test_spiking_digits import TINY
+
+                return module.run(module.Params(data=str(directory), **TINY), backend="cpp", report=None)
             return module.run(module.Params.quick(data=str(directory)), backend="cpp", report=None)
         finally:
             if directory != mnist_files.offline_mnist_dir():
@@ -155,7 +160,7 @@ def _draw_all(mode: str, saved: dict) -> dict:
 EXPECTED_AXES = {"transfer": 4, "multiplexing": 6, "plasticity": 3, "single_phase": 8, "deep_credit": 5,
                  "teacher_regression": 5, "train": 4, "xor": 4, "yin_yang": 3,
                  "self_predicting": 2, "microcircuit_regression": 4, "bars": 3,
-                 "microcircuit_mnist": 3, "sign_concordant": 2}
+                 "microcircuit_mnist": 3, "sign_concordant": 2, "spiking_digits": 5}
 
 
 @pytest.mark.parametrize("mode", ["svg_backend", "no_brian2"])

@@ -81,11 +81,19 @@ class BurstCCNParams(Params):
                          "rate at W = 1", SRC)
     g_y: object = param(92.4 * pA / Hz, pA / Hz, "nonnegative", "dendritic drive per Hz of bursts above at Y = 1 "
                         "(-p_b times it per Hz of events)", SRC)
+    g_y_factor: tuple = param((), None, "any", "factor on g_y per hidden layer (empty: 1 for every hidden layer; "
+                              "wide layers above need more than narrow ones, as g_y is per unit above)", OURS)
+    tau_home: object = param(0 * second, second, "nonnegative", "dendritic homeostasis of hidden units: a dendritic "
+                             "current g_home*(p_b - p_hat) low-passed with this time constant pulls each unit's burst "
+                             "probability towards p_b over many images, so that a unit's lasting offset from p_b "
+                             "does not pass for credit; 0: off", OURS + " (published: none)")
+    g_home: object = param(1000 * pA, pA, "nonnegative", "homeostatic dendritic current per unit of p_b - p_hat", OURS)
     r_ref: object = param(5 * Hz, Hz, "positive", "rate that counts as presynaptic activity 1 in the rule "
                           "(layers > 1)", OURS)
     w_init: tuple = param((0.4, 1.0), None, "any", "mean initial feedforward weight into each layer >= 1", OURS)
     w_init_sd: float = param(0.1, None, "nonnegative", "s.d. of the initial weights (also of random Y)", OURS)
-    w_max: float = param(1.5, None, "positive", "upper weight bound (lower bound 0)", SRC)
+    w_max: float = param(1.5, None, "positive", "upper weight bound", SRC)
+    w_min: float = param(0.0, None, "any", "lower weight bound (below 0: signed weights, e.g. images)", SRC + " (0)")
     dw_burst: tuple = param((0.046, 0.046), None, "any", "weight change per burst at activity 1, per layer >= 1 "
                             "(-p_b times it per event)", SRC)
     bias_soma: object = param(50 * pA, pA, "any", "somatic bias at burst probability 0", SRC)
@@ -95,6 +103,9 @@ class BurstCCNParams(Params):
     g_out_self: object = param(1.71 * pA / Hz, pA / Hz, "nonnegative", "output dendrite inhibition per Hz of "
                                "the unit's instantaneous event rate", SRC)
     tau_avg: object = param(1 * second, second, "positive", "moving averages of the unit rates", SRC)
+    tau_syn: object = param(0 * ms, ms, "nonnegative", "low-pass filter of the per-step counts units send each other "
+                            "(forward events, feedback bursts and events, SST spikes); 0: none, each step's counts "
+                            "act for one step", SRC + " (none)")
     burst_window: object = param(16 * ms, ms, "positive", "burst window of the ISI event/burst rule", SRC + " (16 ms)")
     pulse_noise: inputs.PulseNoise = dataclasses.field(default_factory=lambda: inputs.BURSTCCN_NOISE)
     replicas: int = param(1, None, "count", "independent copies of the circuit in one network (burstsim.replicas)",
@@ -107,11 +118,17 @@ class BurstCCNParams(Params):
             if len(getattr(self, name)) != len(self.layers) - 1:
                 raise ValueError(f"{name} needs one value per layer after the input layer "
                                  f"({len(self.layers) - 1}), got {getattr(self, name)!r}")
+        if self.g_y_factor and (len(self.g_y_factor) != len(self.layers) - 2 or min(self.g_y_factor) < 0):
+            raise ValueError(f"g_y_factor={self.g_y_factor!r} needs one factor >= 0 per hidden layer "
+                             f"({len(self.layers) - 2}), or none")
         if any(not d > 0 for d in self.dw_burst):
             raise ValueError(f"dw_burst={self.dw_burst!r}: learning rates must be > 0 (freeze a layer with "
                              "a zero schedule instead)")
-        if any(not 0 <= w <= self.w_max for w in self.w_init):
-            raise ValueError(f"w_init={self.w_init!r} must lie in [0, w_max={self.w_max}]")
+        if not self.w_min < self.w_max:
+            raise ValueError(f"weight bounds in the wrong order: w_min ({self.w_min}) must be below w_max "
+                             f"({self.w_max})")
+        if any(not self.w_min <= w <= self.w_max for w in self.w_init):
+            raise ValueError(f"w_init={self.w_init!r} must lie in [w_min={self.w_min}, w_max={self.w_max}]")
 
 
 ENSEMBLE_EQS = """
@@ -125,6 +142,9 @@ HIDDEN_EQS = """
 fbB : 1 (linked)             # sum of Y over the bursts above, two steps late
 fbE : 1 (linked)             # sum of Y over the events above, two steps late
 I_Y = g_y*fbB/(n_above*unit_size*dt) : amp
+"""
+HOMEOSTASIS_EQS = """
+dI_home/dt = (g_home*(p_b - p_hat) - I_home)/tau_home : amp   # dendritic homeostasis (tau_home > 0)
 """
 Q_DIRECT = """
 I_Q = -p_b*g_y*fbE/(n_above*unit_size*dt) : amp
@@ -215,6 +235,25 @@ def _accumulators(p: BurstCCNParams, hidden: bool) -> tuple:
     return ("fb_burst", "fb_event", "n_sst") if p.q_route == "sst" else ("fb_burst", "fb_event")
 
 
+def _filtered(p: BurstCCNParams, name: str) -> str:
+    """The readout variable a consumer reads for the per-step count `name` (``n_event``, ``fb_burst``, ...):
+    its low-pass ``<name>_f`` when ``tau_syn`` > 0, else the count itself (``n_event``) or, for the
+    feedback accumulators, their value of the step before (``<name>_prev``: the published two-step lag)."""
+    if float(p.tau_syn / ms) > 0:
+        return f"{name}_f"
+    return name if name == "n_event" else f"{name}_prev"
+
+
+def _filter(p: BurstCCNParams, readout, names: tuple, dt) -> None:
+    """Low-pass filters (time constant ``tau_syn``) of the readout's per-step counts `names`, updated
+    after the groups, before the counts shift (so from the counts of the step before)."""
+    if not float(p.tau_syn / ms) > 0:
+        return
+    code = "\n".join(f"{n}_f += ({n} - {n}_f)*filter_a" for n in names)
+    readout.namespace["filter_a"] = 1 - float(np.exp(-float(dt / p.tau_syn)))
+    readout.run_regularly(code, when="after_groups", order=-1, name=f"{readout.name}_filter")
+
+
 def _index_eq(R: int) -> str:
     return "\n" + reps.INDEX + "\n" if R > 1 else ""
 
@@ -252,7 +291,7 @@ def _sst_cells(p: BurstCCNParams, l: int, readout, n_units: int) -> list:
     sst.ensemble = unit
     if R > 1:
         reps.add_index(sst, len(unit) // R)
-    _link(sst, readout, {"fbE": "fb_event_prev"}, unit)
+    _link(sst, readout, {"fbE": _filtered(p, "fb_event")}, unit)
     count = Synapses(sst, readout, on_pre="n_sst_post += 1", name=f"layer{l}_sst_count")
     connect_synapses(count, i=np.arange(len(unit)), j=unit)
     return [sst, count]
@@ -288,11 +327,16 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
     for l in range(1, L + 1):
         n_units = int(p.layers[l])
         hidden = l < L
-        ns = {"p_b": p.p_b, "bias_soma": p.bias_soma, "bias_gain": p.bias_gain, "unit_size": N, "g_y": p.g_y,
+        ns = {"p_b": p.p_b, "bias_soma": p.bias_soma, "bias_gain": p.bias_gain, "unit_size": N,
+              "g_y": p.g_y * (float(p.g_y_factor[l - 1]) if p.g_y_factor and l < L else 1.0),
               "tau_avg": p.tau_avg}
         if hidden:
             input_d = "I_Y + I_Q + I_hidden_dend"
             eqs = ENSEMBLE_EQS + HIDDEN_EQS + (Q_SST if p.q_route == "sst" else Q_DIRECT)
+            if float(p.tau_home / second) > 0:
+                input_d += " + I_home"
+                eqs += HOMEOSTASIS_EQS
+                ns.update({"g_home": p.g_home, "tau_home": p.tau_home})
             ns.update({"n_above": int(p.layers[l + 1]), "sst_gain": p.sst_gain, "sst_per_unit": p.sst_per_unit,
                        "I_hidden_dend": p.I_hidden_dend})
         else:
@@ -312,9 +356,12 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
         if not hidden:
             g.teacher_scale = 1
         unit = np.repeat(np.arange(n_units * R), N)
+        counts = ("n_event",) + _accumulators(p, hidden)
+        filtered = "".join(f"{n}_f : 1\n" for n in counts) if float(p.tau_syn / ms) > 0 else ""
         r, link = readouts.ensemble_readout(g, unit, p.tau_avg, p_empty=p.p_b,
-                                            name=f"layer{l}_readout",
-                                            accumulators=_accumulators(p, hidden), extra_equations=_index_eq(R))
+                                            name=f"layer{l}_readout", accumulators=_accumulators(p, hidden),
+                                            extra_equations=_index_eq(R) + filtered)
+        _filter(p, r, counts, dt)
         if R > 1:
             reps.add_index(g, n_units * N)
             reps.add_index(r, n_units)
@@ -326,22 +373,22 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
             probes[l] = extra[0]
             objects += extra
         if hidden:
-            _link(g, r, {"fbB": "fb_burst_prev", "fbE": "fb_event_prev"}, unit)
+            _link(g, r, {"fbB": _filtered(p, "fb_burst"), "fbE": _filtered(p, "fb_event")}, unit)
             if p.q_route == "sst":
                 objects += _sst_cells(p, l, r, n_units * R)
-                _link(g, r, {"sst_count": "n_sst_prev"}, unit)
+                _link(g, r, {"sst_count": _filtered(p, "n_sst")}, unit)
     for l in range(1, L + 1):
         pre, post = (groups[0] if l == 1 else reads[l - 1]), groups[l]
         if l == 1:
             summed, trace = "I_ff_post = weight*I_in*x_pre : amp (summed)", "x_pre"
         else:
-            summed = "I_ff_post = weight*g_ff*n_event_pre/(size_pre*dt*n_below) : amp (summed)"
+            summed = f"I_ff_post = weight*g_ff*{_filtered(p, 'n_event')}_pre/(size_pre*dt*n_below) : amp (summed)"
             trace = "E_total_pre/(size_pre*tau_avg*r_ref)"
         if "w_in" in unit_sums.get(l, {}):
             summed += "\nw_in_post = weight : 1 (summed)"
         tied = l > 1 and p.feedback == "tied"
         rule = plasticity.PlasticityParams(eta=p.dw_burst[l - 1], reference="fixed", p_b=p.p_b,
-                                           w_min=0.0, w_max=p.w_max, tau_avg=p.tau_avg)
+                                           w_min=p.w_min, w_max=p.w_max, tau_avg=p.tau_avg)
         pairs = all_to_all(len(pre) // R, len(post) // R, R)
         S = plasticity.plastic_synapses(pre, post, rule, target_var=None, schedule=schedules.get(l),
                                         name=f"w{l}", connect=pairs, trace=trace,
@@ -351,7 +398,7 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
         S.namespace.update({"I_in": p.I_in, "g_ff": p.g_ff, "r_ref": p.r_ref, "tau_avg": p.tau_avg,
                             "w0": p.w_init[l - 1], "w_sd": p.w_init_sd, "input_rates": input_rates,
                             "n_below": int(p.layers[l - 1])})
-        S.weight = "clip(w0 + w_sd*randn(), 0, w_max)"
+        S.weight = "clip(w0 + w_sd*randn(), w_min, w_max)"
         forward[l] = S
         objects.append(S)
         if l > 1 and p.feedback == "random":

@@ -14,7 +14,8 @@ import warnings
 import numpy as np
 
 FIGURES = ("transfer", "multiplexing", "plasticity", "single_phase", "deep_credit", "teacher_regression", "train", "xor",
-           "self_predicting", "microcircuit_regression", "yin_yang", "bars", "microcircuit_mnist", "sign_concordant")
+           "self_predicting", "microcircuit_regression", "yin_yang", "bars", "microcircuit_mnist", "sign_concordant",
+           "spiking_digits")
 
 
 def __getattr__(name):

@@ -1,0 +1,110 @@
+"""Issue 20: a spiking BurstCCN learns handwritten digits in a single phase (protocols.spiking_digits)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from brian2 import Hz, ms, pA
+
+from burstsim.protocols import spiking_digits as sd
+
+MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+TINY = dict(layers=(196, 3, 3, 10), unit_size=4, n_train=12, n_validation=4, validate_every=12, n_test=4, chunk=12)
+
+
+def test_bad_input_is_clear_before_any_build(tmp_path):
+    with pytest.raises(ValueError, match="14x14 images have 196 pixels"):
+        sd.Params(layers=(784, 32, 32, 10))
+    with pytest.raises(ValueError, match="28x28 images have 784 pixels"):
+        sd.Params(downsample=False)
+    with pytest.raises(ValueError, match="cannot reach it.*62.5"):
+        sd.Params(r_hi=80 * Hz)
+    with pytest.raises(ValueError, match="presentation .* shorter than settle \\+ 2 tau_avg"):
+        sd.Params(presentation=150 * ms)
+    with pytest.raises(ValueError, match="settle .* shorter than 2 tau_avg"):
+        sd.Params(settle=60 * ms)
+    with pytest.raises(ValueError, match="10 classes"):
+        sd.Params(layers=(196, 32, 32, 5))
+    with pytest.raises(FileNotFoundError, match="MNIST"):
+        sd.run(sd.Params(data=str(tmp_path / "nowhere"), **TINY), backend="cpp")
+    assert not any(tmp_path.iterdir())      # nothing built, nothing written
+
+
+def test_plan_and_schedules(patches):
+    p = sd.Params(data=patches, **{**TINY, "n_train": 30, "validate_every": 10, "chunk": 20})
+    images = p.images()
+    sizes = {k: len(v[1]) for k, v in images.items()}
+    assert sizes == {"train": 30, "validation": 4, "test": 4}
+    pl = sd.plan(p, sizes)
+    kind = pl["kind"]
+    assert len(kind) % p.chunk == 0
+    # a validation check before training and after every 10 training images, then the held-out images
+    assert np.bincount(kind, minlength=4)[:3].tolist() == [30, 16, 4]
+    assert sorted(pl["index"][kind == 0]) == list(range(30))
+    v = sd.schedule_values(p, images, pl)
+    x, y, k = v["input_rates"][0], v["target_rate"][0], v["teacher_gain"][0]
+    train = kind == 0
+    labels = images["train"][1][pl["index"][train]]
+    assert np.all(y[train].argmax(1) == labels) and np.all(y[train].max(1) == 15) and np.all(y[~train] == 2)
+    assert np.all(k[train] == 30) and np.all(k[~train] == 0)
+    assert np.all(v["learn_layer1"][0] == train)
+    np.testing.assert_array_equal(x[kind == 2], images["test"][0])
+    frozen = sd.schedule_values(sd.Params(data=patches, learn_layer1=False, **TINY), images, pl)
+    assert not frozen["learn_layer1"][0].any() and np.all(frozen["learn_layer2"][0] == train)
+
+
+def test_initial_weights_are_shared_by_each_unit():
+    p = sd.Params(**{k: v for k, v in TINY.items()}, feedback="random")
+    s = sd.initial_state(p)
+    w = s["w1.weight"].reshape(196, 3, 4)           # pre x unit x neuron
+    assert np.all(w == w[:, :, :1])
+    units = sd.unit_weights(s["w1.weight"], 196, 3, 4)
+    assert units.shape == (3, 196) and 0.4 < units.std() < 0.6
+    assert "y2.y" in s and "y3.y" in s
+    assert not np.array_equal(s["w2.weight"], sd.initial_state(sd.Params(seed=2, **TINY))["w2.weight"])
+
+
+def test_backprop_step_matches_the_gradient():
+    """The reference step is minus the gradient of 1/2 |y - r3|^2 for threshold-linear units."""
+    rng = np.random.default_rng(0)
+    W = [rng.normal(size=(4, 6)), rng.normal(size=(3, 4)), rng.normal(size=(2, 3))]
+    x = rng.random((5, 6))
+
+    def forward(W):
+        r1 = np.maximum(x @ W[0].T, 0)
+        r2 = np.maximum(r1 @ W[1].T, 0)
+        return [r1, r2, r2 @ W[2].T]
+
+    rates = forward(W)
+    y = rng.random((5, 2))
+    steps = sd.backprop_step(W, rates, x, y, r_ref=1.0, active=1e-12)
+    loss = lambda W: 0.5 * np.sum((y - forward(W)[2]) ** 2)   # noqa: E731
+    for l in range(3):
+        num = np.zeros_like(W[l])
+        for idx in np.ndindex(*W[l].shape):
+            Wp = [w.copy() for w in W]
+            Wp[l][idx] += 1e-6
+            num[idx] = -(loss(Wp) - loss(W)) / 1e-6
+        np.testing.assert_allclose(steps[l], num, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("backend", ["runtime", "cpp"])
+def test_tiny_run_resumes_from_its_chunks(patches, tmp_path, backend):
+    """The same code at the smallest size, on both CPU backends: a run cut into chunks, each seeding the next;
+    a run started again over the same checkpoint directory continues after the last chunk written."""
+    p = sd.Params(data=patches, **TINY)
+    ck = tmp_path / "checkpoint"
+    full = sd.run(p, backend=backend, report=None, checkpoint=ck)
+    chunks = sorted(ck.glob("chunk*.npz"))
+    assert len(chunks) == 2 and json.loads((ck / "params.json").read_text())["n_train"] == 12
+    chunks[-1].unlink()
+    again = sd.run(p, backend=backend, report=None, checkpoint=ck)
+    for key in ("w1_units_final", "w3_units_final"):
+        assert full.arrays[key].shape == again.arrays[key].shape
+    np.testing.assert_array_equal(full.arrays["layer1_rate_hz"][:12], again.arrays["layer1_rate_hz"][:12])
+    s = full.summary
+    assert 0 < s["layer1_rate_hz"] < 40 and 0 < s["layer1_burst_prob_train"] < 1
+    assert s["sim_wall_s_per_image"] > 0 and len(full.arrays["validation_error_pct"]) == 2
+    with pytest.raises(ValueError, match="other parameters"):
+        sd.run(sd.Params(data=patches, **{**TINY, "seed": 2}), backend=backend, report=None, checkpoint=ck)
