@@ -44,7 +44,7 @@ def one_run(out: str, seed: int, frozen: bool, quick: bool, changes: dict) -> di
 
 def table(rows: list) -> str:
     head = ("seed  condition  held-out error %  rate twin %  validation (first -> last) %  cos W1 / W2 / W3    "
-            "p_out - p_b first/last 10 %   wall s/sim s  wall s/image  train wall min")
+            "p_out - p_b first/last 10 %   wall s/sim s  wall s/image  run wall min")
     out = [head, "-" * len(head)]
     for r in sorted(rows, key=lambda r: (r["frozen"], r["seed"])):
         out.append(f"{r['seed']:4d}  {'frozen L1' if r['frozen'] else 'full':9s}  {r['test_error_pct']:16.1f}  "

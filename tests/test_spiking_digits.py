@@ -46,8 +46,8 @@ def test_plan_and_schedules(patches):
     x, y, k = v["input_rates"][0], v["target_rate"][0], v["teacher_gain"][0]
     train = kind == 0
     labels = images["train"][1][pl["index"][train]]
-    assert np.all(y[train].argmax(1) == labels) and np.all(y[train].max(1) == 15) and np.all(y[~train] == 2)
-    assert np.all(k[train] == 30) and np.all(k[~train] == 0)
+    assert np.all(y[train].argmax(1) == labels) and np.all(y[train].max(1) == 8) and np.all(y[~train] == 2)
+    assert np.all(k[train] == 60) and np.all(k[~train] == 0)
     assert np.all(v["learn_layer1"][0] == train)
     np.testing.assert_array_equal(x[kind == 2], images["test"][0])
     frozen = sd.schedule_values(sd.Params(data=patches, learn_layer1=False, **TINY), images, pl)

@@ -27,6 +27,14 @@ variables on the layer's readout (``models.readouts``). Units talk through these
 - Every unit: somatic bias ``bias_soma - bias_gain * p_hat`` (p_hat the unit's burst probability) and
   the published pulse noise.
 
+Options that are off by default (the published circuit) and that images need
+(``protocols.spiking_digits``): signed weights (``w_min`` < 0); a feedback gain per hidden layer
+(``g_y_factor``); per-step counts low-passed before they act (``tau_syn``: forward events, feedback
+sums and SST spikes, ``<count>_f`` on the readouts), since 1-ms feedback pulses through the dendrite's
+sigmoid raise the burst probability; a dendritic homeostasis of hidden units (``tau_home``:
+``I_home`` relaxes to g_home (p_b - p_hat)); and a bounded teacher (``teacher_max``). p_hat reads p_b
+while a unit is silent (its summed event average below 1e-6) and is clipped to [0, 1].
+
 With ``layers=(1, 1, 1)``, x = 1, W2 = 1 fixed and W1 plastic this is the published two-ensemble
 circuit; ``protocols.single_phase`` builds it so.
 
@@ -103,6 +111,9 @@ class BurstCCNParams(Params):
     g_out_self: object = param(1.71 * pA / Hz, pA / Hz, "nonnegative", "output dendrite inhibition per Hz of "
                                "the unit's instantaneous event rate", SRC)
     tau_avg: object = param(1 * second, second, "positive", "moving averages of the unit rates", SRC)
+    teacher_max: object = param(0 * pA, pA, "nonnegative", "largest teacher current, either sign (0: no limit); a "
+                                "dendrite driven much harder fires continuously, and an unbroken train holds no events",
+                                OURS + " (published: no limit)")
     tau_syn: object = param(0 * ms, ms, "nonnegative", "low-pass filter of the per-step counts units send each other "
                             "(forward events, feedback bursts and events, SST spikes); 0: none, each step's counts "
                             "act for one step", SRC + " (none)")
@@ -134,7 +145,7 @@ class BurstCCNParams(Params):
 ENSEMBLE_EQS = """
 E_unit : 1 (linked)          # the unit's summed event moving average (readout E_total)
 B_unit : 1 (linked)          # ... and burst moving average
-p_hat = B_unit/(E_unit + int(E_unit <= 0)) + p_b*int(E_unit <= 0) : 1   # the unit's burst probability
+p_hat = clip(B_unit/(E_unit + int(E_unit < 1e-6)), 0, 1)*int(E_unit >= 1e-6) + p_b*int(E_unit < 1e-6) : 1   # the unit's burst probability (p_b while silent: E_unit < 1e-6 events)
 I_bias = bias_soma - bias_gain*p_hat : amp
 I_ff : amp                   # feedforward current, summed from the synapses
 """
@@ -162,7 +173,7 @@ OUTPUT_EQS = """
 nE_own : 1 (linked)          # the unit's events of the last step
 e_bar = E_unit/(unit_size*tau_avg) : Hz
 teacher_scale : 1 (constant)  # factor on the teacher (1 unless set; one value per replica in protocols)
-I_teach = teacher_scale*teacher_gain({gain_index})*(target_rate(t, {target_index}) - e_bar) : amp
+I_teach = teacher_scale*clip(teacher_gain({gain_index})*(target_rate(t, {target_index}) - e_bar), -teacher_max, teacher_max) : amp
 """
 
 
@@ -345,6 +356,7 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
                 gain_index=_gain_index(teacher_gain, R),
                 target_index=_column(target_rate, n_units, R, "ensemble", "target_rate"))
             ns.update({"I_out_dend": p.I_out_dend, "g_self": p.g_out_self, "target_rate": target_rate,
+                       "teacher_max": p.teacher_max if p.teacher_max > 0 * pA else 1e6 * pA,
                        "teacher_gain": teacher_gain})
         sums = dict(unit_sums.get(l, {}))
         if "w_in" in sums:

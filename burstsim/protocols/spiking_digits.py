@@ -83,16 +83,20 @@ class Params(burstccn.BurstCCNParams):
     I_in: object = param(60 * pA, pA, "nonnegative", "layer-1 somatic current per unit pixel at W = 1", OURS)
     g_ff: object = param(340 * pA / Hz, pA / Hz, "nonnegative", "somatic drive per Hz of the mean presynaptic "
                          "event rate at W = 1", OURS)
-    g_y: object = param(300 * pA / Hz, pA / Hz, "nonnegative", "dendritic drive per Hz of the mean burst rate "
+    g_y: object = param(100 * pA / Hz, pA / Hz, "nonnegative", "dendritic drive per Hz of the mean burst rate "
                         "above at Y = 1", OURS)
-    g_y_factor: tuple = param((4.0, 1.0), None, "any", "factor on g_y per hidden layer (layer 1 hears 32 units, "
+    g_y_factor: tuple = param((2.0, 1.0), None, "any", "factor on g_y per hidden layer (layer 1 hears 32 units, "
                               "each a small error)", OURS)
     bias_soma: object = param(150 * pA, pA, "any", "somatic bias at burst probability 0", OURS)
-    dw_burst: tuple = param((0.004, 0.002, 0.002), None, "any", "weight change per burst at activity 1, per layer "
+    dw_burst: tuple = param((0.0003, 0.0003, 0.003), None, "any", "weight change per burst at activity 1, per layer "
                             "(-p_b times it per event)", OURS)
     tau_syn: object = param(20 * ms, ms, "nonnegative", "low-pass filter of the counts units send each other: "
                             "spiky 1-ms feedback pulses would raise the burst probability through the dendrite's "
                             "sigmoid", OURS)
+    tau_home: object = param(2 * second, second, "nonnegative", "dendritic homeostasis of hidden units (keeps each "
+                             "unit's burst probability near p_b over about 10 images; 0: off)", OURS)
+    teacher_max: object = param(150 * pA, pA, "nonnegative", "largest teacher current: a dendrite driven harder fires "
+                                "without the pauses that make events, and the output's event rate falls", OURS)
     tau_avg: object = param(50 * ms, second, "positive", "moving averages of the unit rates (teacher, burst "
                             "probability, presynaptic factor)", OURS + " (published: 1 s, for 10 s patterns)")
     data: str = param("auto", None, "text", "directory with t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte "
@@ -100,9 +104,9 @@ class Params(burstccn.BurstCCNParams):
     downsample: bool = param(True, None, "flag", "14x14 (2x2 means: 196 inputs) instead of 28x28 (784)", OURS)
     presentation: object = param(200 * ms, ms, "positive", "example duration: each image is shown this long", OURS)
     settle: object = param(100 * ms, ms, "nonnegative", "start of the read window after an image's onset", OURS)
-    r_hi: object = param(15 * Hz, Hz, "positive", "target event rate of the image's class", OURS)
+    r_hi: object = param(8 * Hz, Hz, "positive", "target event rate of the image's class", OURS)
     r_lo: object = param(2 * Hz, Hz, "positive", "target event rate of the other outputs", OURS)
-    teacher_gain: object = param(30 * pA / Hz, pA / Hz, "nonnegative", "teacher gain k on training images", OURS)
+    teacher_gain: object = param(60 * pA / Hz, pA / Hz, "nonnegative", "teacher gain k on training images", OURS)
     n_train: int = param(0, None, "nonnegative", "training images per epoch (the first n of the 7,000; 0: all)",
                          OURS)
     epochs: int = param(1, None, "count", "passes over the training images (a new order each)", OURS)
