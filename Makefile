@@ -25,7 +25,7 @@ test: $(STAMP)
 test-all: $(STAMP)
 	$(PY) -m pytest -q -m ""
 
-# three representative protocols' cuda builds, compiled with nvcc (no GPU needed): CI's second step
+# three representative protocols' cuda builds and spiking_digits', compiled with nvcc (no GPU needed): CI's second step
 # (every protocol: the slow cuda_build test, in make test-all)
 test-cuda-build: $(STAMP)
 	$(PY) -m pytest -q -s -m "cuda_build and not slow"

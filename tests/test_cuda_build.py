@@ -39,15 +39,9 @@ def _compile_in_parallel(names, patches) -> list:
 @pytest.mark.cuda_build
 def test_representative_protocols_compile_for_cuda(patches):
     """CI's second step: transfer, multiplexing and single_phase (builds.REPRESENTATIVE, the builds
-    gpu/tests.sh runs) compile with brian2cuda for sm_90 without a GPU (25 min on 2 cores)."""
-    _compile_in_parallel(builds.REPRESENTATIVE, patches)
-
-
-@pytest.mark.cuda_build
-def test_spiking_digits_compiles_for_cuda(patches):
-    """Issue 20: the spiking BurstCCN on images (chunked run_args, TimedArrays of images, filtered
-    readouts) compiles for sm_90 (about 10 min on 2 cores)."""
-    _compile_in_parallel(["spiking_digits"], patches)
+    gpu/tests.sh runs) and issue 20's spiking_digits (images as TimedArrays, chunked run_args, filtered
+    readouts; 111 code objects) compile with brian2cuda for sm_90 without a GPU, two at a time."""
+    _compile_in_parallel(list(builds.REPRESENTATIVE) + ["spiking_digits"], patches)
 
 
 @pytest.mark.cuda_build
