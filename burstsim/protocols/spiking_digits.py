@@ -51,9 +51,9 @@ import os
 from pathlib import Path
 
 import numpy as np
-from brian2 import EventMonitor, Hz, Network, NeuronGroup, Quantity, TimedArray, ms, pA, second
+from brian2 import EventMonitor, Hz, Network, NeuronGroup, TimedArray, ms, pA, second
 
-from burstsim import backends, data, equations, results
+from burstsim import backends, chunks, data, equations, results
 from burstsim.circuits import burstccn
 from burstsim.params import param
 from burstsim.progress import progress
@@ -271,19 +271,11 @@ def build_network(p: Params, values: dict, standalone: bool, backend: str, threa
 def _state(objs: dict) -> dict:
     """What a chunk hands to the next: every non-constant per-neuron variable of the layers and every
     forward and random feedback weight."""
-    from brian2.core.variables import ArrayVariable
-
-    out = {}
-    for g in objs["carried"]:
-        for name, var in g.variables.items():
-            if (isinstance(var, ArrayVariable) and var.owner is not None and var.owner.name == g.name
-                    and not var.read_only and not var.constant and not var.scalar and not name.startswith("_")
-                    and name not in ("i", "lastspike", "ensemble", "teacher_scale")):
-                out[f"{g.name}.{name}"] = np.array(getattr(g, name)[:])
     c = objs["circuit"]
-    for l, S in c.forward.items():
+    out = chunks.neuron_state(objs["carried"])
+    for S in c.forward.values():
         out[f"{S.name}.weight"] = np.array(S.weight[:])
-    for l, F in c.feedback.items():
+    for F in c.feedback.values():
         out[f"{F.name}.y"] = np.array(F.y[:])
     return out
 
@@ -293,15 +285,7 @@ def _run_args(objs: dict, state: dict, chunk_s: float) -> dict:
     c = objs["circuit"]
     owners = {g.name: g for g in objs["carried"]}
     owners.update({S.name: S for S in [*c.forward.values(), *c.feedback.values()]})
-    args = {}
-    for key, value in state.items():
-        owner, name = key.split(".")
-        obj = owners[owner]
-        var = obj.variables[name]
-        if var.dim == second.dim:
-            value = value - chunk_s
-        args[getattr(obj, name)] = Quantity(value, dim=var.dim)
-    return args
+    return chunks.shifted_run_args(owners, state, chunk_s)
 
 
 def initial_state(p: Params) -> dict:

@@ -69,7 +69,7 @@ import math
 import numpy as np
 from brian2 import Hz, Network, NeuronGroup, StateMonitor, Synapses, TimedArray, mV, ms, nA, pA, second
 
-from burstsim import analysis, backends, equations, replicas, results
+from burstsim import analysis, backends, chunks, equations, replicas, results
 from burstsim.models import inputs, plasticity, pyramidal, readouts
 from burstsim.params import Params as ParamsBase
 from burstsim.params import param
@@ -523,39 +523,17 @@ def _sample_index(p: Params) -> np.ndarray:
 def _state(objs: dict) -> dict:
     """The final state a chunk hands to the next: every non-constant array variable of the neuron
     groups (populations, background generators) and the plastic weights, as name -> array."""
-    from brian2.core.variables import ArrayVariable
-
-    out = {}
-    for g in objs["carried"]:
-        for name, var in g.variables.items():
-            if (isinstance(var, ArrayVariable) and var.owner is not None and var.owner.name == g.name
-                    and not var.read_only and not var.constant and not var.scalar and not name.startswith("_")
-                    and name not in ("i", "lastspike")):
-                out[f"{g.name}.{name}"] = np.array(getattr(g, name)[:])
+    out = chunks.neuron_state(objs["carried"])
     for key in (f"{s}_{t}" for s, t in PLASTIC):
         out[f"w_{key}.weight"] = np.array(objs[f"syn_{key}"].weight[:])
     return out
 
 
 def _shifted_run_args(objs: dict, state: dict, chunk_s: float, chunk_steps: int) -> dict:
-    """`state` as run_args for the next chunk, whose clock starts at 0 again: times (second) move back
-    by the chunk's duration, the background generators' step indices (``next_*``) by its steps."""
-    from brian2 import Quantity
-    from brian2 import second as s_unit
-
+    """`state` as run_args for the next chunk (:func:`burstsim.chunks.shifted_run_args`)."""
     owners = {g.name: g for g in objs["carried"]}
     owners.update({f"w_{s}_{t}": objs[f"syn_{s}_{t}"] for s, t in PLASTIC})
-    args = {}
-    for key, value in state.items():
-        owner, name = key.split(".")
-        obj = owners[owner]
-        var = obj.variables[name]
-        if var.dim == s_unit.dim:
-            value = value - chunk_s
-        elif name.startswith("next_"):
-            value = value - chunk_steps
-        args[getattr(obj, name)] = Quantity(value, dim=var.dim)
-    return args
+    return chunks.shifted_run_args(owners, state, chunk_s, chunk_steps)
 
 
 def _chunk_outputs(p: Params, objs: dict) -> dict:
