@@ -108,3 +108,29 @@ def test_tiny_run_resumes_from_its_chunks(patches, tmp_path, backend):
     assert s["sim_wall_s_per_image"] > 0 and len(full.arrays["validation_error_pct"]) == 2
     with pytest.raises(ValueError, match="other parameters"):
         sd.run(sd.Params(data=patches, **{**TINY, "seed": 2}), backend=backend, report=None, checkpoint=ck)
+
+
+def _drive_test_rate(ff_bounds) -> float:
+    """Event rate (Hz) of one output unit driven by 2 nA of feedforward current, with or without a bound."""
+    from brian2 import EventMonitor, Network, TimedArray, second
+
+    from burstsim import backends
+    from burstsim.circuits import burstccn
+    p = burstccn.BurstCCNParams(layers=(1, 1), unit_size=20, w_init=(1.0,), w_init_sd=0.0, dw_burst=(1e-9,),
+                                I_in=2000 * pA, ff_bounds=ff_bounds, tau_avg=50 * ms)
+    with backends.backend("runtime", key="ff_bounds_test", dt=1 * ms, seed=3) as sim:
+        c = burstccn.build(p, 1 * ms, TimedArray(np.ones((1, 1)), dt=1 * second, name="input_rates"),
+                           TimedArray(np.full((1, 1), 5.0) * Hz, dt=1 * second, name="target_rate"),
+                           TimedArray(np.zeros(1) * pA / Hz, dt=1 * second, name="teacher_gain"))
+        mon = EventMonitor(c.groups[1], "event", name="events")
+        sim.run(Network(*c.objects, mon), 1 * second, report=None)
+        return mon.num_events / (20 * 1.0)
+
+
+def test_bounded_drive_keeps_units_on_the_rising_branch():
+    # past ~500 pA the spikes merge into one long burst and the event rate falls; ff_bounds caps I_ff
+    free, bounded = _drive_test_rate(()), _drive_test_rate((-150, 300))
+    assert free < 3, free
+    assert bounded > 10, bounded
+    with pytest.raises(ValueError, match="ff_bounds"):
+        sd.Params(ff_bounds=(300, -150))

@@ -114,6 +114,11 @@ class BurstCCNParams(Params):
     teacher_max: object = param(0 * pA, pA, "nonnegative", "largest teacher current, either sign (0: no limit); a "
                                 "dendrite driven much harder fires continuously, and an unbroken train holds no events",
                                 OURS + " (published: no limit)")
+    ff_bounds: tuple = param((), None, "any", "(lowest, highest) feedforward somatic current I_ff in pA, a "
+                             "saturating synaptic drive: past about 500 pA of total somatic current a neuron's "
+                             "spikes merge into one long burst and its event rate falls (while its burst "
+                             "probability rises), so an unbounded drive can cross to that falling branch; empty: "
+                             "no bound", OURS + " (published: none)")
     tau_syn: object = param(0 * ms, ms, "nonnegative", "low-pass filter of the per-step counts units send each other "
                             "(forward events, feedback bursts and events, SST spikes); 0: none, each step's counts "
                             "act for one step", SRC + " (none)")
@@ -135,6 +140,9 @@ class BurstCCNParams(Params):
         if any(not d > 0 for d in self.dw_burst):
             raise ValueError(f"dw_burst={self.dw_burst!r}: learning rates must be > 0 (freeze a layer with "
                              "a zero schedule instead)")
+        if self.ff_bounds and (len(self.ff_bounds) != 2 or not self.ff_bounds[0] < self.ff_bounds[1]):
+            raise ValueError(f"ff_bounds={self.ff_bounds!r}: give (lowest, highest) in pA, lowest below highest, "
+                             "or () for no bound")
         if not self.w_min < self.w_max:
             raise ValueError(f"weight bounds in the wrong order: w_min ({self.w_min}) must be below w_max "
                              f"({self.w_max})")
@@ -361,7 +369,10 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
         sums = dict(unit_sums.get(l, {}))
         if "w_in" in sums:
             eqs += "w_in : 1  # sum of the incoming feedforward weights (summed by the synapses)\n"
-        g = pyramidal.pyramidal_group(n_units * N * R, "burstccn2022", det, input_s="I_ff + I_bias + I_noise_s",
+        I_ff = "clip(I_ff, ff_lo, ff_hi)" if p.ff_bounds else "I_ff"
+        if p.ff_bounds:
+            ns.update({"ff_lo": p.ff_bounds[0] * pA, "ff_hi": p.ff_bounds[1] * pA})
+        g = pyramidal.pyramidal_group(n_units * N * R, "burstccn2022", det, input_s=f"{I_ff} + I_bias + I_noise_s",
                                       input_d=f"{input_d} + I_noise_d", name=f"layer{l}", namespace=ns,
                                       extra_equations=eqs + noise.equations(dt) + _index_eq(R))
         noise.draw(g, dt)
