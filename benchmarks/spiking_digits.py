@@ -42,9 +42,14 @@ def one_run(out: str, seed: int, frozen: bool, quick: bool, changes: dict) -> di
     return result.summary | {"seed": seed, "frozen": frozen}
 
 
+def _decoders(r: dict) -> str:
+    keys = ("decoder_error_pct_pixels", "decoder_error_pct_layer1", "decoder_error_pct_layer2")
+    return " / ".join(f"{r[k]:.1f}" if k in r else "-" for k in keys)
+
+
 def table(rows: list) -> str:
     head = ("seed  condition  held-out error %  rate twin %  validation (first -> last) %  cos W1 / W2 / W3    "
-            "p_out - p_b first/last 10 %   wall s/sim s  wall s/image  run wall min")
+            "p_out - p_b first/last 10 %   decoder pixels / L1 / L2 %   wall s/sim s  wall s/image  run wall min")
     out = [head, "-" * len(head)]
     for r in sorted(rows, key=lambda r: (r["frozen"], r["seed"])):
         out.append(f"{r['seed']:4d}  {'frozen L1' if r['frozen'] else 'full':9s}  {r['test_error_pct']:16.1f}  "
@@ -52,6 +57,7 @@ def table(rows: list) -> str:
                    f"{r['validation_error_pct_final']:5.1f}            "
                    f"{r['cos_backprop_layer1']:.2f} / {r['cos_backprop_layer2']:.2f} / {r['cos_backprop_layer3']:.2f}   "
                    f"{r['output_p_distance_first10']:.3f} / {r['output_p_distance_last10']:.3f}              "
+                   f"{_decoders(r):26s}   "
                    f"{r['sim_wall_s_per_simulated_s']:.3f}         {r['sim_wall_s_per_image']:.3f}        "
                    f"{r['sim_wall_s'] / 60:.1f}")
     out.append("offline split: trained on MNIST's own test images (not comparable with the standard split)")

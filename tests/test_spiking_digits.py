@@ -46,7 +46,7 @@ def test_plan_and_schedules(patches):
     x, y, k = v["input_rates"][0], v["target_rate"][0], v["teacher_gain"][0]
     train = kind == 0
     labels = images["train"][1][pl["index"][train]]
-    assert np.all(y[train].argmax(1) == labels) and np.all(y[train].max(1) == 8) and np.all(y[~train] == 2)
+    assert np.all(y[train].argmax(1) == labels) and np.all(y[train].max(1) == float(p.r_hi / Hz)) and np.all(y[~train] == float(p.r_lo / Hz))
     assert np.all(k[train] == 60) and np.all(k[~train] == 0)
     assert np.all(v["learn_layer1"][0] == train)
     np.testing.assert_array_equal(x[kind == 2], images["test"][0])
@@ -134,3 +134,12 @@ def test_bounded_drive_keeps_units_on_the_rising_branch():
     assert bounded > 10, bounded
     with pytest.raises(ValueError, match="ff_bounds"):
         sd.Params(ff_bounds=(300, -150))
+
+
+def test_linear_decoder_reads_what_the_rates_carry():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, 600)
+    informative = np.eye(10)[y] * 5 + rng.normal(0, 1, (600, 10))
+    assert sd.decoder_error(informative[:400], y[:400], informative[400:], y[400:]) < 5
+    noise = rng.normal(0, 1, (600, 10))
+    assert sd.decoder_error(noise[:400], y[:400], noise[400:], y[400:]) > 75

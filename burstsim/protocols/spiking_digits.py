@@ -37,6 +37,11 @@ delta_out = target - e, delta_l = (W_{l+1}^T delta_{l+1}) * f'_l (f' = 1 for a u
 with the unit-mean weights at the chunk's start. ``learn_layer1=False`` is the control that freezes the
 first hidden layer.
 
+Decodability: a linear decoder (ridge regression onto the classes) fitted on each hidden layer's
+read-window event counts of the last 2,000 training images and scored on the held-out images says
+how much of the class a layer's spikes still carry, whatever the layers above have learnt; the same
+decoder of the pixels is the reference.
+
     burstsim run spiking_digits --backend cpp --out out/spiking_digits
     burstsim run spiking_digits --backend cpp --set learn_layer1=False --out out/spiking_digits_frozen
     python -m burstsim.protocols.spiking_digits --quick
@@ -64,6 +69,7 @@ log = logging.getLogger(__name__)
 OURS = "burstsim (issue 20)"
 N_VALIDATION = 1000          # the last 1,000 of the offline split's 8,000 training images
 KINDS = ("train", "validation", "test", "pad")
+DECODER_IMAGES = 2000        # training presentations (the last ones) a layer's linear decoder is fitted on
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,15 +86,21 @@ class Params(burstccn.BurstCCNParams):
     w_max: float = param(2.0, None, "positive", "upper weight bound", OURS)
     w_init: tuple = param((0.0, 0.0, 0.0), None, "any", "mean initial weight into each layer", OURS)
     w_init_sd: float = param(0.5, None, "nonnegative", "s.d. of the initial weights (also of random Y)", OURS)
-    I_in: object = param(60 * pA, pA, "nonnegative", "layer-1 somatic current per unit pixel at W = 1", OURS)
-    g_ff: object = param(340 * pA / Hz, pA / Hz, "nonnegative", "somatic drive per Hz of the mean presynaptic "
+    I_in: object = param(120 * pA, pA, "nonnegative", "layer-1 somatic current per unit pixel at W = 1", OURS)
+    g_ff: object = param(280 * pA / Hz, pA / Hz, "nonnegative", "somatic drive per Hz of the mean presynaptic "
                          "event rate at W = 1", OURS)
+    ff_bounds: tuple = param((-100, 450), None, "any", "(lowest, highest) feedforward current in pA: above about "
+                             "500 pA of somatic current spikes merge into one long burst, the event rate falls and "
+                             "the burst probability rises, and learning then drives a unit ever harder", OURS)
     g_y: object = param(100 * pA / Hz, pA / Hz, "nonnegative", "dendritic drive per Hz of the mean burst rate "
                         "above at Y = 1", OURS)
     g_y_factor: tuple = param((2.0, 1.0), None, "any", "factor on g_y per hidden layer (layer 1 hears 32 units, "
                               "each a small error)", OURS)
-    bias_soma: object = param(150 * pA, pA, "any", "somatic bias at burst probability 0", OURS)
-    dw_burst: tuple = param((0.0003, 0.0003, 0.003), None, "any", "weight change per burst at activity 1, per layer "
+    bias_soma: object = param(0 * pA, pA, "any", "somatic bias (units fire from their feedforward drive)", OURS)
+    bias_gain: object = param(0 * pA, pA, "any", "bias reduction per unit of burst probability: none, since with the "
+                              "drive bounded the event rate hardly depends on the dendrite, and the published "
+                              "reduction fed the teacher's push back into the event rate", OURS)
+    dw_burst: tuple = param((0.0009, 0.0009, 0.03), None, "any", "weight change per burst at activity 1, per layer "
                             "(-p_b times it per event)", OURS)
     tau_syn: object = param(20 * ms, ms, "nonnegative", "low-pass filter of the counts units send each other: "
                             "spiky 1-ms feedback pulses would raise the burst probability through the dendrite's "
@@ -104,8 +116,8 @@ class Params(burstccn.BurstCCNParams):
     downsample: bool = param(True, None, "flag", "14x14 (2x2 means: 196 inputs) instead of 28x28 (784)", OURS)
     presentation: object = param(200 * ms, ms, "positive", "example duration: each image is shown this long", OURS)
     settle: object = param(100 * ms, ms, "nonnegative", "start of the read window after an image's onset", OURS)
-    r_hi: object = param(8 * Hz, Hz, "positive", "target event rate of the image's class", OURS)
-    r_lo: object = param(2 * Hz, Hz, "positive", "target event rate of the other outputs", OURS)
+    r_hi: object = param(12 * Hz, Hz, "positive", "target event rate of the image's class", OURS)
+    r_lo: object = param(4 * Hz, Hz, "positive", "target event rate of the other outputs", OURS)
     teacher_gain: object = param(60 * pA / Hz, pA / Hz, "nonnegative", "teacher gain k on training images", OURS)
     n_train: int = param(0, None, "nonnegative", "training images per epoch (the first n of the 7,000; 0: all)",
                          OURS)
@@ -575,13 +587,33 @@ def analyse(p: Params, images: dict, pl: dict, values: dict, records: list) -> d
     out["output_burst_prob_train"] = pout                             # (training presentations, units)
     for l in range(1, L + 1):
         out[f"w{l}_units_final"] = W_end[-1][l - 1]
+    # what a layer's rates say about the class: a linear decoder fitted on the last training images'
+    # read-window counts, scored on the held-out images (the pixels for reference)
+    fit = train[-DECODER_IMAGES:]
+    if len(fit) and np.any(test):
+        out["decoder_error_pct_pixels"] = np.array(decoder_error(values["input_rates"][0][fit], labels[fit],
+                                                                 values["input_rates"][0][test], labels[test]))
+        for l in range(1, L):
+            X = cat[f"layer{l}_events_read"]
+            out[f"decoder_error_pct_layer{l}"] = np.array(decoder_error(X[fit], labels[fit], X[test], labels[test]))
     return out
+
+
+def decoder_error(x_fit: np.ndarray, y_fit: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
+                  ridge: float = 1.0, classes: int = 10) -> float:
+    """Error (%) on (x_test, y_test) of a linear decoder (ridge regression onto one-hot classes, inputs
+    standardised on the fitted set, argmax) fitted on (x_fit, y_fit): how much of the class a layer's
+    measured rates carry, whatever the weights above it have learnt."""
+    mu, sd = x_fit.mean(0), x_fit.std(0) + 1e-9
+    X, Xt = ((np.c_[(x - mu) / sd, np.ones(len(x))]) for x in (x_fit, x_test))
+    W = np.linalg.solve(X.T @ X + ridge * np.eye(X.shape[1]), X.T @ np.eye(classes)[y_fit])
+    return float(100 * np.mean((Xt @ W).argmax(1) != y_test))
 
 
 def summary(result: Result) -> dict:
     """Held-out and validation error (%), the rate twin's, per-layer cosine with backprop (mean over
     chunks), the output burst probability's distance from p_b over the first and last 10 % of training,
-    and the speed."""
+    the held-out error of a linear decoder of the pixels and of each hidden layer's rates, and the speed."""
     a, prm = result.arrays, result.params
     L = len(prm["layers"]) - 1
     p_b = float(prm["p_b"])
@@ -600,6 +632,8 @@ def summary(result: Result) -> dict:
         bp = np.asarray(a[f"layer{l}_burst_prob"], float)
         out[f"layer{l}_burst_prob_train"] = float(bp[np.asarray(a["kind"]) == 0].mean())
         out[f"layer{l}_rate_hz"] = float(np.asarray(a[f"layer{l}_rate_hz"]).mean())
+    for key in [k for k in a if str(k).startswith("decoder_error_pct")]:
+        out[key] = float(a[key])
     out.update({k: float(v) for k, v in result.wall_times.items()})
     return out
 
@@ -611,7 +645,9 @@ def table(result: Result) -> str:
     return (f"validation error (%) at each check: {val}\n"
             f"rate twin:                          {twin}\n"
             f"held-out error: {float(a['test_error_pct']):.1f} % (rate twin {float(a['twin_test_error_pct']):.1f} %; "
-            "offline split: trained on MNIST's own test images)")
+            "offline split: trained on MNIST's own test images)"
+            + "".join(f"\n{name.replace('decoder_error_pct_', 'linear decoder of ')}: {float(a[name]):.1f} % held-out error"
+                      for name in sorted(k for k in a if str(k).startswith("decoder_error_pct"))))
 
 
 if __name__ == "__main__":
