@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(VENV)/bin/burstsim run transfer --backend cpp --out out/transfer
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=20
 
 test-all: $(STAMP)
 	$(PY) -m pytest -q -m ""
