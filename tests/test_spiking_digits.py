@@ -46,7 +46,8 @@ def test_plan_and_schedules(patches):
     x, y, k = v["input_rates"][0], v["target_rate"][0], v["teacher_gain"][0]
     train = kind == 0
     labels = images["train"][1][pl["index"][train]]
-    assert np.all(y[train].argmax(1) == labels) and np.all(y[train].max(1) == float(p.r_hi / Hz)) and np.all(y[~train] == float(p.r_lo / Hz))
+    assert np.all(y[train].argmax(1) == labels)
+    assert np.all(y[train].max(1) == float(p.r_hi / Hz)) and np.all(y[~train] == float(p.r_lo / Hz))
     assert np.all(k[train] == 60) and np.all(k[~train] == 0)
     assert np.all(v["learn_layer1"][0] == train)
     np.testing.assert_array_equal(x[kind == 2], images["test"][0])

@@ -646,7 +646,7 @@ def table(result: Result) -> str:
             f"rate twin:                          {twin}\n"
             f"held-out error: {float(a['test_error_pct']):.1f} % (rate twin {float(a['twin_test_error_pct']):.1f} %; "
             "offline split: trained on MNIST's own test images)"
-            + "".join(f"\n{name.replace('decoder_error_pct_', 'linear decoder of ')}: {float(a[name]):.1f} % held-out error"
+            + "".join(f"\nlinear decoder of {name[len('decoder_error_pct_'):]}: {float(a[name]):.1f} % held-out error"
                       for name in sorted(k for k in a if str(k).startswith("decoder_error_pct"))))
 
 
