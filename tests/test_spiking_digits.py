@@ -56,14 +56,42 @@ def test_plan_and_schedules(patches):
 
 
 def test_initial_weights_are_shared_by_each_unit():
-    p = sd.Params(**{k: v for k, v in TINY.items()}, feedback="random")
-    s = sd.initial_state(p)
-    w = s["w1.weight"].reshape(196, 3, 4)           # pre x unit x neuron
-    assert np.all(w == w[:, :, :1])
-    units = sd.unit_weights(s["w1.weight"], 196, 3, 4)
+    s = sd.initial_state(sd.Params(**TINY, feedback="random"))
+    assert s["w1.weight"].shape == (196 * 3,) and s["y2.y"].shape == (3 * 3,)     # one weight per pair of units
+    units = sd.unit_weights(s["w1.weight"], 196, 3, 1)
     assert units.shape == (3, 196) and 0.4 < units.std() < 0.6
+    per_neuron = sd.initial_state(sd.Params(**TINY, feedback="random", shared_weights=False))
+    w = per_neuron["w1.weight"].reshape(196, 3, 4)           # pre x unit x neuron: the same draw for a unit's neurons
+    assert np.all(w == w[:, :, :1])
+    np.testing.assert_array_equal(sd.unit_weights(per_neuron["w1.weight"], 196, 3, 4), units)
     assert "y2.y" in s and "y3.y" in s
     assert not np.array_equal(s["w2.weight"], sd.initial_state(sd.Params(seed=2, **TINY))["w2.weight"])
+
+
+def test_shared_weight_learns_with_the_units_bursts_and_events():
+    """One weight per pair of units moves by eta * x * (B - p_b E) / unit_size summed over the steps: the mean of
+    its neurons' burst-dependent updates (each step applies the counts of the step before)."""
+    from brian2 import EventMonitor, Network, TimedArray, second
+
+    from burstsim import backends
+    from burstsim.circuits import burstccn
+    eta, x = 1e-4, 0.5
+    p = burstccn.BurstCCNParams(layers=(1, 1), unit_size=20, w_init=(0.5,), w_init_sd=0.0, dw_burst=(eta,),
+                                w_min=-2, w_max=2, I_in=500 * pA, tau_avg=50 * ms, shared_weights=True)
+    with backends.backend("runtime", key="shared_weights_test", dt=1 * ms, seed=4) as sim:
+        c = burstccn.build(p, 1 * ms, TimedArray(np.full((1, 1), x), dt=1 * second, name="input_rates"),
+                           TimedArray(np.full((1, 1), 30.0) * Hz, dt=1 * second, name="target_rate"),
+                           TimedArray(np.full(1, 20.0) * pA / Hz, dt=1 * second, name="teacher_gain"))
+        assert len(c.forward[1]) == 1                        # one synapse for the unit's 20 neurons
+        ev, bu = EventMonitor(c.groups[1], "event", name="ev"), EventMonitor(c.groups[1], "burst", name="bu")
+        sim.run(Network(*c.objects, ev, bu), 1 * second, report=None)
+        t_end = 1.0 - 1.5e-3                                 # the last step's counts are applied after the run
+        E = np.sum(np.asarray(ev.t[:]) < t_end)
+        B = np.sum(np.asarray(bu.t[:]) < t_end)
+        dw = float(c.forward[1].weight[0]) - 0.5
+    assert B > 20 and E > 100, (B, E)
+    assert dw == pytest.approx(eta * x * (B - p.p_b * E) / 20, rel=1e-6, abs=1e-12)
+    assert abs(dw) > 1e-4
 
 
 def test_backprop_step_matches_the_gradient():

@@ -12,14 +12,18 @@ variables on the layer's readout (``models.readouts``). Units talk through these
   weighted by W: W = 1 everywhere is the published W2 whatever the number of units. W is per neuron
   and presynaptic unit, and learns with the burst-dependent rule of ``models.plasticity`` (fixed
   reference p_b): +eta*a_j per postsynaptic burst, -p_b*eta*a_j per event, a_j the presynaptic
-  activity (x_j, or unit j's moving-average rate / ``r_ref``).
+  activity (x_j, or unit j's moving-average rate / ``r_ref``). With ``shared_weights`` W is one
+  weight per pair of units, shared by the unit's neurons, and moves by the mean of their updates,
+  eta*a_j*(B - p_b*E)/unit_size per step (``plasticity.ensemble_synapses``; B, E the unit's bursts and
+  events): per-neuron weights let a few neurons of a unit grow strong while the others fall silent.
 - Feedback onto the apical dendrites of a hidden layer l, two steps late (the published lags):
   ``I_Y = g_y / n_{l+1} * sum_k Y_jk B_k / (unit_size*dt)`` from the bursts B_k of the n_{l+1} units
   above (the facilitating pathway) and ``I_Q = -p_b * g_y / n_{l+1} * sum_k Y_jk E_k / (unit_size*dt)``
   from their events (the depressing pathway, Q = -p_b Y), so that the two cancel when the layer
   above bursts with p_b.
   ``feedback="tied"``: Y_jk is the feedforward weight W_kj itself, sent back by the same Synapses'
-  postsynaptic pathways (DESIGN.md, tied weights); ``"random"``: a fixed weight drawn like the
+  postsynaptic pathways (DESIGN.md, tied weights; with ``shared_weights``, summed onto the layer
+  below: Y times the unit's counts of the step); ``"random"``: a fixed weight drawn like the
   initial feedforward weights, in a separate Synapses.
 - Output units: a teacher current ``k(t) * (target_i(t) - e_i)`` into their dendrites (e_i the unit's
   moving-average event rate), a constant dendritic current and self-inhibition by their own
@@ -124,6 +128,11 @@ class BurstCCNParams(Params):
                             "act for one step", SRC + " (none)")
     burst_window: object = param(16 * ms, ms, "positive", "burst window of the ISI event/burst rule", SRC + " (16 ms)")
     pulse_noise: inputs.PulseNoise = dataclasses.field(default_factory=lambda: inputs.BURSTCCN_NOISE)
+    shared_weights: bool = param(False, None, "flag", "one forward (and random feedback) weight per pair of units, "
+                                 "shared by the unit's neurons and learning with the mean of their updates (the unit's "
+                                 "bursts and events); False: one weight per presynaptic unit and neuron, each learning "
+                                 "from its own neuron, so that over thousands of images a few neurons of a unit grow "
+                                 "strong and the others fall silent", OURS + " (published: per neuron)")
     replicas: int = param(1, None, "count", "independent copies of the circuit in one network (burstsim.replicas)",
                           "burstsim")
 
@@ -206,7 +215,7 @@ class BuiltBurstCCN:
         `layer`); `weights` (synapses x samples) gives it over time (units x units x samples). With
         replicas: that of `replica`, or (replica=None) all of them stacked (replicas x units x units ...)."""
         S = self.forward[layer]
-        w = np.asarray(S.weight[:] if weights is None else weights)
+        w = np.asarray(S.weight[:] if weights is None else weights)   # per neuron, or per unit (shared_weights)
         R = self.replicas
         if replica is None and R > 1:
             return np.stack([self.unit_weights(layer, w, r) for r in range(R)])
@@ -217,7 +226,7 @@ class BuiltBurstCCN:
         n = len(w) // R
         sl = slice(r * n, (r + 1) * n)
         w = w[sl]
-        unit_size = len(self.groups[layer]) // len(self.readouts[layer])
+        unit_size = len(S.target) // len(self.readouts[layer])
         post_unit = np.asarray(S.j[:])[sl] // unit_size - r * (len(self.readouts[layer]) // R)
         below = self.groups[0] if layer == 1 else self.readouts[layer - 1]
         pre = np.asarray(S.i[:])[sl] - r * (len(below) // R)
@@ -367,6 +376,11 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
                        "teacher_max": p.teacher_max if p.teacher_max > 0 * pA else 1e6 * pA,
                        "teacher_gain": teacher_gain})
         sums = dict(unit_sums.get(l, {}))
+        if p.shared_weights:
+            if "w_in" in sums:
+                raise ValueError("unit_sums 'w_in' sums per-neuron weights; with shared_weights read the unit weights")
+            eqs = eqs.replace("I_ff : amp                   # feedforward current, summed from the synapses",
+                              "I_ff : amp (linked)          # feedforward current, the unit's (shared_weights)")
         if "w_in" in sums:
             eqs += "w_in : 1  # sum of the incoming feedforward weights (summed by the synapses)\n"
         I_ff = "clip(I_ff, ff_lo, ff_hi)" if p.ff_bounds else "I_ff"
@@ -381,6 +395,8 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
         unit = np.repeat(np.arange(n_units * R), N)
         counts = ("n_event",) + _accumulators(p, hidden)
         filtered = "".join(f"{n}_f : 1\n" for n in counts) if float(p.tau_syn / ms) > 0 else ""
+        if p.shared_weights:
+            filtered += "I_ff : amp  # the unit's feedforward current, summed from the shared weights\n"
         r, link = readouts.ensemble_readout(g, unit, p.tau_avg, p_empty=p.p_b,
                                             name=f"layer{l}_readout", accumulators=_accumulators(p, hidden),
                                             extra_equations=_index_eq(R) + filtered)
@@ -388,7 +404,8 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
         if R > 1:
             reps.add_index(g, n_units * N)
             reps.add_index(r, n_units)
-        _link(g, r, {"E_unit": "E_total", "B_unit": "B_total", **({} if hidden else {"nE_own": "n_event"})}, unit)
+        _link(g, r, {"E_unit": "E_total", "B_unit": "B_total", **({} if hidden else {"nE_own": "n_event"}),
+                     **({"I_ff": "I_ff"} if p.shared_weights else {})}, unit)
         groups[l], reads[l] = g, r
         objects += [g, r, link]
         if sums:
@@ -401,7 +418,7 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
                 objects += _sst_cells(p, l, r, n_units * R)
                 _link(g, r, {"sst_count": _filtered(p, "n_sst")}, unit)
     for l in range(1, L + 1):
-        pre, post = (groups[0] if l == 1 else reads[l - 1]), groups[l]
+        pre, post = (groups[0] if l == 1 else reads[l - 1]), (reads[l] if p.shared_weights else groups[l])
         if l == 1:
             summed, trace = "I_ff_post = weight*I_in*x_pre : amp (summed)", "x_pre"
         else:
@@ -413,11 +430,16 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
         rule = plasticity.PlasticityParams(eta=p.dw_burst[l - 1], reference="fixed", p_b=p.p_b,
                                            w_min=p.w_min, w_max=p.w_max, tau_avg=p.tau_avg)
         pairs = all_to_all(len(pre) // R, len(post) // R, R)
-        S = plasticity.plastic_synapses(pre, post, rule, target_var=None, schedule=schedules.get(l),
-                                        name=f"w{l}", connect=pairs, trace=trace,
-                                        summed=summed,
-                                        on_post_extra={"event": "fb_event_pre += weight",
-                                                       "burst": "fb_burst_pre += weight"} if tied else None)
+        if p.shared_weights:
+            if tied:
+                summed += "\nfb_burst_pre = weight*n_burst_post : 1 (summed)\nfb_event_pre = weight*n_event_post : 1 (summed)"
+            S = plasticity.ensemble_synapses(pre, post, rule, trace=trace, summed=summed, schedule=schedules.get(l),
+                                             name=f"w{l}", connect=pairs)
+        else:
+            S = plasticity.plastic_synapses(pre, post, rule, target_var=None, schedule=schedules.get(l),
+                                            name=f"w{l}", connect=pairs, trace=trace, summed=summed,
+                                            on_post_extra={"event": "fb_event_pre += weight",
+                                                           "burst": "fb_burst_pre += weight"} if tied else None)
         S.namespace.update({"I_in": p.I_in, "g_ff": p.g_ff, "r_ref": p.r_ref, "tau_avg": p.tau_avg,
                             "w0": p.w_init[l - 1], "w_sd": p.w_init_sd, "input_rates": input_rates,
                             "n_below": int(p.layers[l - 1])})
@@ -425,9 +447,13 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
         forward[l] = S
         objects.append(S)
         if l > 1 and p.feedback == "random":
-            F = Synapses(pre, post, "y : 1 (constant)", on_post={"e": "fb_event_pre += y", "b": "fb_burst_pre += y"},
-                         on_event={"e": "event", "b": "burst"}, name=f"y{l}",
-                         namespace={"w0": p.w_init[l - 1], "w_sd": p.w_init_sd})
+            ns = {"w0": p.w_init[l - 1], "w_sd": p.w_init_sd}
+            if p.shared_weights:
+                F = Synapses(pre, post, "y : 1 (constant)\nfb_burst_pre = y*n_burst_post : 1 (summed)\n"
+                             "fb_event_pre = y*n_event_post : 1 (summed)", name=f"y{l}", namespace=ns)
+            else:
+                F = Synapses(pre, post, "y : 1 (constant)", on_post={"e": "fb_event_pre += y", "b": "fb_burst_pre += y"},
+                             on_event={"e": "event", "b": "burst"}, name=f"y{l}", namespace=ns)
             connect_synapses(F, **({} if R == 1 else pairs))
             F.y = "w0 + w_sd*randn()"
             feedback[l] = F

@@ -162,3 +162,34 @@ def schedule_array(times_s, values, dt, duration, name: str, unit=1) -> TimedArr
     idx = np.searchsorted(np.asarray(times_s, float), t + 1e-12, side="right") - 1
     arr = np.asarray(values, float)[np.clip(idx, 0, None)] * (idx >= 0)
     return TimedArray(arr * unit, dt=dt, name=name)
+
+
+def ensemble_synapses(source, target, params: PlasticityParams, trace: str, summed: str = "",
+                      schedule: TimedArray | None = None, name: str = "ensemble_plastic",
+                      connect: dict | None = None) -> Synapses:
+    """Synapses from `source` onto the ensembles of a readout `target` (``models.readouts``): one
+    weight per (source element, ensemble), shared by the ensemble's neurons, that learns with the
+    mean of its neurons' burst-dependent updates (reference ``"fixed"`` only)::
+
+        every step:  w += eta * trace * (B - p_b * E) / size      (B, E: the ensemble's bursts and
+                                                                   events of the step before)
+
+    ``trace`` is the presynaptic activity (an expression of the source), `summed` the transmission
+    (and tied feedback) as summed variables; the update runs in the ``before_groups`` slot, when the
+    readout still holds the previous step's counts. Per-neuron weights (``plastic_synapses``) let
+    a few neurons of an ensemble grow while the others fall silent; here the ensemble stays one unit."""
+    p = params
+    if p.reference != "fixed" or p.r_min is not None or p.r_max is not None:
+        raise ValueError("ensemble_synapses implements the fixed-reference rule without homeostasis "
+                         f"(reference={p.reference!r}, r_min={p.r_min}, r_max={p.r_max})")
+    ns = {"eta": p.eta, "p_b": p.p_b, "w_min": p.w_min, "w_max": p.w_max}
+    plastic = "1"
+    if schedule is not None:
+        ns["plasticity_schedule"] = schedule
+        plastic = "plasticity_schedule(t)"
+    S = Synapses(source, target, model=f"weight : 1\n{summed}\n", namespace=ns, name=name)
+    if connect is not None:
+        connect_synapses(S, **connect)
+    S.run_regularly(f"weight = clip(weight + {plastic}*eta*({trace})*(n_burst_post - p_b*n_event_post)/size_post, "
+                    "w_min, w_max)", when="before_groups", name=f"{name}_rule")
+    return S

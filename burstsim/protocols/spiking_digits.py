@@ -13,7 +13,8 @@ so its errors are not comparable with results on the standard split. Pixels (gre
 14x14 (2x2 means) or 28x28, are the input units' activities.
 
 The circuit: 196 input units, two hidden layers of units and 10 output units (each unit ``unit_size``
-neurons), signed feedforward weights (``w_min`` < 0), tied feedback (Y = W; or random), Q = -p_b Y
+neurons), signed feedforward weights (``w_min`` < 0) shared by each unit's neurons and learning with
+the unit's bursts and events (``shared_weights``), tied feedback (Y = W; or random), Q = -p_b Y
 directly or through SST-like interneurons (``q_route``). One presentation is ``presentation`` long;
 images follow each other with no gap, no reset and no phases:
 
@@ -82,6 +83,10 @@ class Params(burstccn.BurstCCNParams):
     layers: tuple = param((196, 32, 32, 10), None, "any", "units per layer: input pixels, two hidden layers, 10 "
                           "outputs", OURS)
     unit_size: int = param(20, None, "count", "neurons per unit", OURS)
+    shared_weights: bool = param(True, None, "flag", "one weight per pair of units, learning with the mean of the "
+                                 "unit's neurons' updates: with a weight per neuron, a few neurons of each output unit "
+                                 "grew to 2 nA of drive within 4,500 images while the rest fell silent, and the units' "
+                                 "rates stopped following their drive", OURS)
     w_min: float = param(-2.0, None, "any", "lower weight bound (signed weights)", OURS)
     w_max: float = param(2.0, None, "positive", "upper weight bound", OURS)
     w_init: tuple = param((0.0, 0.0, 0.0), None, "any", "mean initial weight into each layer", OURS)
@@ -301,18 +306,20 @@ def _run_args(objs: dict, state: dict, chunk_s: float) -> dict:
 
 
 def initial_state(p: Params) -> dict:
-    """The first chunk's weights: one draw N(w_init, w_init_sd) per presynaptic and postsynaptic unit,
-    shared by the unit's neurons (independent draws per neuron would average out over a unit, leaving
-    its mean weights near w_init), clipped to [w_min, w_max]; random feedback Y the same way."""
+    """The first chunk's weights: one draw N(w_init, w_init_sd) per presynaptic and postsynaptic unit
+    (the unit's shared weight; without ``shared_weights``, repeated for each of its neurons, since
+    independent draws per neuron would average out over a unit, leaving its mean weights near w_init),
+    clipped to [w_min, w_max]; random feedback Y the same way."""
     rng = np.random.default_rng([int(p.seed), 21])
     out = {}
     for l in range(1, len(p.layers)):
         n_pre, n_post = int(p.layers[l - 1]), int(p.layers[l])
         w = rng.normal(p.w_init[l - 1], p.w_init_sd, (n_pre, n_post))
-        out[f"w{l}.weight"] = np.repeat(np.clip(w, p.w_min, p.w_max), p.unit_size, axis=1).ravel()
+        per_unit = 1 if p.shared_weights else p.unit_size
+        out[f"w{l}.weight"] = np.repeat(np.clip(w, p.w_min, p.w_max), per_unit, axis=1).ravel()
         if l > 1 and p.feedback == "random":
             y = rng.normal(p.w_init[l - 1], p.w_init_sd, (n_pre, n_post))
-            out[f"y{l}.y"] = np.repeat(y, p.unit_size, axis=1).ravel()
+            out[f"y{l}.y"] = np.repeat(y, per_unit, axis=1).ravel()
     return out
 
 
@@ -340,7 +347,8 @@ def _chunk_record(p: Params, objs: dict, chunk_s: float) -> dict:
                 np.add.at(counts, (img[sel], unit[sel]), 1)
                 out[f"layer{l}_{ev}s_{part}"] = counts
         S = objs["circuit"].forward[l]
-        out[f"w{l}_units"] = unit_weights(np.asarray(S.weight[:]), int(p.layers[l - 1]), n_units, p.unit_size)
+        out[f"w{l}_units"] = unit_weights(np.asarray(S.weight[:]), int(p.layers[l - 1]), n_units,
+                                          1 if p.shared_weights else p.unit_size)
     return out
 
 
@@ -566,7 +574,8 @@ def analyse(p: Params, images: dict, pl: dict, values: dict, records: list) -> d
     C = p.chunk
     W_end = [[r[f"w{l}_units"] for l in range(1, L + 1)] for r in records]
     init = initial_state(p)
-    W_start = [[unit_weights(init[f"w{l}.weight"], int(p.layers[l - 1]), int(p.layers[l]), p.unit_size)
+    W_start = [[unit_weights(init[f"w{l}.weight"], int(p.layers[l - 1]), int(p.layers[l]),
+                             1 if p.shared_weights else p.unit_size)
                 for l in range(1, L + 1)]] + W_end[:-1]
     cos = []
     for k in range(len(records)):
