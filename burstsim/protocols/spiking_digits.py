@@ -80,7 +80,7 @@ class Params(burstccn.BurstCCNParams):
     RUNTIME = ("seed", "data", "n_train", "epochs", "n_validation", "validate_every", "n_test", "learn_layer1",
                "teacher_gain", "r_hi", "r_lo", "active_rate", "rate_twin_lr")
 
-    layers: tuple = param((196, 32, 32, 10), None, "any", "units per layer: input pixels, two hidden layers, 10 "
+    layers: tuple = param((196, 100, 100, 10), None, "any", "units per layer: input pixels, two hidden layers, 10 "
                           "outputs", OURS)
     unit_size: int = param(20, None, "count", "neurons per unit", OURS)
     shared_weights: bool = param(True, None, "flag", "one weight per pair of units, learning with the mean of the "
@@ -99,14 +99,15 @@ class Params(burstccn.BurstCCNParams):
                              "the burst probability rises, and learning then drives a unit ever harder", OURS)
     g_y: object = param(100 * pA / Hz, pA / Hz, "nonnegative", "dendritic drive per Hz of the mean burst rate "
                         "above at Y = 1", OURS)
-    g_y_factor: tuple = param((2.0, 1.0), None, "any", "factor on g_y per hidden layer (layer 1 hears 32 units, "
-                              "each a small error)", OURS)
+    g_y_factor: tuple = param((2.0, 1.0), None, "any", "factor on g_y per hidden layer (layer 1 hears a whole "
+                              "hidden layer, each unit a small error)", OURS)
     bias_soma: object = param(0 * pA, pA, "any", "somatic bias (units fire from their feedforward drive)", OURS)
     bias_gain: object = param(0 * pA, pA, "any", "bias reduction per unit of burst probability: none, since with the "
                               "drive bounded the event rate hardly depends on the dendrite, and the published "
                               "reduction fed the teacher's push back into the event rate", OURS)
-    dw_burst: tuple = param((0.0009, 0.0009, 0.03), None, "any", "weight change per burst at activity 1, per layer "
-                            "(-p_b times it per event)", OURS)
+    dw_burst: tuple = param((0.0009, 0.0009, 0.15), None, "any", "weight change per burst at activity 1, per layer "
+                            "(-p_b times it per event); the output's chosen among 0.03, 0.15 and 0.6 (3,000 images)",
+                            OURS)
     tau_syn: object = param(20 * ms, ms, "nonnegative", "low-pass filter of the counts units send each other: "
                             "spiky 1-ms feedback pulses would raise the burst probability through the dendrite's "
                             "sigmoid", OURS)
