@@ -101,6 +101,10 @@ class Params(burstccn.BurstCCNParams):
                         "above at Y = 1", OURS)
     g_y_factor: tuple = param((2.0, 1.0), None, "any", "factor on g_y per hidden layer (layer 1 hears a whole "
                               "hidden layer, each unit a small error)", OURS)
+    I_out_dend: object = param(75 * pA, pA, "any", "constant current into output dendrites: at the published 42 pA "
+                               "an output at its target bursts with p = 0.34, below p_b, and that offset reaches the "
+                               "hidden layer as an error (its cosine with backprop's: -0.46 at 42, 0.00 at 60, 0.35 "
+                               "at 75 pA, 3,000 images)", "burstsim (issue 20); published: 42 pA")
     bias_soma: object = param(0 * pA, pA, "any", "somatic bias (units fire from their feedforward drive)", OURS)
     bias_gain: object = param(0 * pA, pA, "any", "bias reduction per unit of burst probability: none, since with the "
                               "drive bounded the event rate hardly depends on the dendrite, and the published "
