@@ -432,7 +432,8 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
         pairs = all_to_all(len(pre) // R, len(post) // R, R)
         if p.shared_weights:
             if tied:
-                summed += "\nfb_burst_pre = weight*n_burst_post : 1 (summed)\nfb_event_pre = weight*n_event_post : 1 (summed)"
+                summed += ("\nfb_burst_pre = weight*n_burst_post : 1 (summed)"
+                           "\nfb_event_pre = weight*n_event_post : 1 (summed)")
             S = plasticity.ensemble_synapses(pre, post, rule, trace=trace, summed=summed, schedule=schedules.get(l),
                                              name=f"w{l}", connect=pairs)
         else:
@@ -452,7 +453,8 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
                 F = Synapses(pre, post, "y : 1 (constant)\nfb_burst_pre = y*n_burst_post : 1 (summed)\n"
                              "fb_event_pre = y*n_event_post : 1 (summed)", name=f"y{l}", namespace=ns)
             else:
-                F = Synapses(pre, post, "y : 1 (constant)", on_post={"e": "fb_event_pre += y", "b": "fb_burst_pre += y"},
+                F = Synapses(pre, post, "y : 1 (constant)",
+                             on_post={"e": "fb_event_pre += y", "b": "fb_burst_pre += y"},
                              on_event={"e": "event", "b": "burst"}, name=f"y{l}", namespace=ns)
             connect_synapses(F, **({} if R == 1 else pairs))
             F.y = "w0 + w_sd*randn()"
