@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from brian2 import Hz, ms, pA
+from brian2 import Hz, ms, pA, second
 
 from burstsim.protocols import spiking_digits as sd
 
@@ -71,7 +71,7 @@ def test_initial_weights_are_shared_by_each_unit():
 def test_shared_weight_learns_with_the_units_bursts_and_events():
     """One weight per pair of units moves by eta * x * (B - p_b E) / unit_size summed over the steps: the mean of
     its neurons' burst-dependent updates (each step applies the counts of the step before)."""
-    from brian2 import EventMonitor, Network, TimedArray, second
+    from brian2 import EventMonitor, Network, TimedArray
 
     from burstsim import backends
     from burstsim.circuits import burstccn
@@ -141,7 +141,7 @@ def test_tiny_run_resumes_from_its_chunks(patches, tmp_path, backend):
 
 def _drive_test_rate(ff_bounds) -> float:
     """Event rate (Hz) of one output unit driven by 2 nA of feedforward current, with or without a bound."""
-    from brian2 import EventMonitor, Network, TimedArray, second
+    from brian2 import EventMonitor, Network, TimedArray
 
     from burstsim import backends
     from burstsim.circuits import burstccn
@@ -183,3 +183,56 @@ def test_quick_variant_learns(patches, tmp_path):
     assert len(v) == 3 and v[0] >= 80, v                 # before training: chance (90 %)
     assert v[-1] <= v[0] - 10, v
     assert r.summary["test_error_pct"] <= 80, r.summary["test_error_pct"]
+
+
+def _offset_hidden_unit(tau_ref, **changes):
+    """A (1, 1, 1) circuit of shared weights whose hidden unit's dendrite is pushed 150 pA above rest, with no
+    error from above (teacher off); returns (its weight change over 3 s, its measured burst probability,
+    the reference p_ref at the end)."""
+    from brian2 import EventMonitor, Network, TimedArray
+
+    from burstsim import backends
+    from burstsim.circuits import burstccn
+    p = burstccn.BurstCCNParams(layers=(1, 1, 1), unit_size=20, w_init=(0.5, 0.0), w_init_sd=0.0,
+                                dw_burst=(1e-2, 1e-9), I_in=500 * pA, I_hidden_dend=150 * pA, tau_avg=50 * ms,
+                                tau_ref=tau_ref, **{"shared_weights": True, **changes})
+    with backends.backend("runtime", key="tau_ref_test", dt=1 * ms, seed=5) as sim:
+        c = burstccn.build(p, 1 * ms, TimedArray(np.ones((1, 1)), dt=1 * second, name="input_rates"),
+                           TimedArray(np.full((1, 1), 5.0) * Hz, dt=1 * second, name="target_rate"),
+                           TimedArray(np.zeros(1) * pA / Hz, dt=1 * second, name="teacher_gain"))
+        ev, bu = EventMonitor(c.groups[1], "event", name="ev"), EventMonitor(c.groups[1], "burst", name="bu")
+        sim.run(Network(*c.objects, ev, bu), 3 * second, report=None)
+        r = c.readouts[1]
+        p_ref = float(r.p_ref[0]) if "p_ref" in r.variables else float("nan")
+        return float(c.forward[1].weight[0]) - 0.5, bu.num_events / ev.num_events, p_ref
+
+
+def test_slow_reference_does_not_take_a_lasting_offset_for_credit():
+    """With the fixed p_b, a hidden unit whose dendrite bursts above p_b for no reason potentiates steadily;
+    with the unit's own slow burst probability as reference (tau_ref) its weight stays put."""
+    fixed, p_fixed, _ = _offset_hidden_unit(0 * second)
+    slow, p_slow, p_ref = _offset_hidden_unit(0.5 * second)
+    assert p_fixed > 0.45 and p_slow > 0.45, (p_fixed, p_slow)        # well above p_b = 0.375
+    assert fixed > 0.02, fixed
+    assert abs(slow) < 0.2 * fixed, (slow, fixed)
+    assert p_ref == pytest.approx(p_slow, abs=0.08)                    # the reference is the unit's own p
+    with pytest.raises(ValueError, match="tau_ref"):
+        _offset_hidden_unit(0.5 * second, shared_weights=False)
+
+
+def test_output_units_can_be_larger_than_hidden_ones(patches):
+    from brian2 import TimedArray
+
+    from burstsim import backends
+    from burstsim.circuits import burstccn
+    p = burstccn.BurstCCNParams(layers=(2, 3, 4), unit_size=5, output_unit_size=9, shared_weights=True)
+    assert p.unit_sizes() == (5, 9)
+    with backends.backend("runtime", key="output_size_test", dt=1 * ms, seed=1):
+        c = burstccn.build(p, 1 * ms, TimedArray(np.ones((1, 2)), dt=1 * second, name="input_rates"),
+                           TimedArray(np.full((1, 4), 5.0) * Hz, dt=1 * second, name="target_rate"),
+                           TimedArray(np.zeros(1) * pA / Hz, dt=1 * second, name="teacher_gain"))
+        assert (len(c.groups[1]), len(c.groups[2])) == (15, 36)
+        assert list(c.readouts[2].size[:]) == [9] * 4
+        assert c.groups[1].namespace["size_above"] == 9
+    r = sd.run(sd.Params(data=patches, output_unit_size=6, **TINY), backend="runtime", report=None)
+    assert r.arrays["output_rate_read_hz"].shape == (24, 10) and 0 < r.summary["layer3_rate_hz"] < 40

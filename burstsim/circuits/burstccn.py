@@ -16,9 +16,11 @@ variables on the layer's readout (``models.readouts``). Units talk through these
   weight per pair of units, shared by the unit's neurons, and moves by the mean of their updates,
   eta*a_j*(B - p_b*E)/unit_size per step (``plasticity.ensemble_synapses``; B, E the unit's bursts and
   events): per-neuron weights let a few neurons of a unit grow strong while the others fall silent.
+  With ``tau_ref`` > 0 a hidden unit's reference is its own burst probability over tau_ref, p_ref,
+  instead of p_b, so that only its deviations from its usual burst probability count as credit.
 - Feedback onto the apical dendrites of a hidden layer l, two steps late (the published lags):
-  ``I_Y = g_y / n_{l+1} * sum_k Y_jk B_k / (unit_size*dt)`` from the bursts B_k of the n_{l+1} units
-  above (the facilitating pathway) and ``I_Q = -p_b * g_y / n_{l+1} * sum_k Y_jk E_k / (unit_size*dt)``
+  ``I_Y = g_y / n_{l+1} * sum_k Y_jk B_k / (size_above*dt)`` from the bursts B_k of the n_{l+1} units
+  above, of ``size_above`` neurons each (the facilitating pathway) and ``I_Q = -p_b * g_y / n_{l+1} * sum_k Y_jk E_k / (size_above*dt)``
   from their events (the depressing pathway, Q = -p_b Y), so that the two cancel when the layer
   above bursts with p_b.
   ``feedback="tied"``: Y_jk is the feedforward weight W_kj itself, sent back by the same Synapses'
@@ -78,6 +80,9 @@ class BurstCCNParams(Params):
 
     layers: tuple = param((2, 4, 2), None, "any", "units per layer, input layer first", OURS)
     unit_size: int = param(50, None, "count", "neurons per unit", OURS + " (published: 100)")
+    output_unit_size: int = param(0, None, "nonnegative", "neurons per output unit (0: unit_size); outputs are read "
+                                  "and learn by their counts, so larger output units read and learn with less "
+                                  "noise, at little cost when the output layer is small", OURS)
     p_b: float = param(0.375, None, "open_probability", "baseline burst probability (rule reference, Q = -p_b Y)",
                        SRC)
     feedback: str = param("tied", check="choice", choices=FEEDBACK, doc="feedback weights Y: the feedforward "
@@ -100,6 +105,11 @@ class BurstCCNParams(Params):
                              "probability towards p_b over many images, so that a unit's lasting offset from p_b "
                              "does not pass for credit; 0: off", OURS + " (published: none)")
     g_home: object = param(1000 * pA, pA, "nonnegative", "homeostatic dendritic current per unit of p_b - p_hat", OURS)
+    tau_ref: object = param(0 * second, second, "nonnegative", "reference of the hidden units' rule: 0: the fixed "
+                            "p_b; > 0: the unit's own burst probability over this time (bursts and events summed "
+                            "with this decay), so that a lasting offset of a unit's burst probability from p_b is "
+                            "not taken for credit and does not drift its weights (shared_weights only)",
+                            OURS + " (published: p_b)")
     r_ref: object = param(5 * Hz, Hz, "positive", "rate that counts as presynaptic activity 1 in the rule "
                           "(layers > 1)", OURS)
     w_init: tuple = param((0.4, 1.0), None, "any", "mean initial feedforward weight into each layer >= 1", OURS)
@@ -136,6 +146,12 @@ class BurstCCNParams(Params):
     replicas: int = param(1, None, "count", "independent copies of the circuit in one network (burstsim.replicas)",
                           "burstsim")
 
+    def unit_sizes(self) -> tuple:
+        """Neurons per unit of each layer after the input layer."""
+        L = len(self.layers) - 1
+        return tuple(self.output_unit_size if l == L and self.output_unit_size else self.unit_size
+                     for l in range(1, L + 1))
+
     def validate(self) -> None:
         if len(self.layers) < 2 or any(int(n) < 1 for n in self.layers):
             raise ValueError(f"layers={self.layers!r}: give at least an input and an output layer, each >= 1 unit")
@@ -149,6 +165,9 @@ class BurstCCNParams(Params):
         if any(not d > 0 for d in self.dw_burst):
             raise ValueError(f"dw_burst={self.dw_burst!r}: learning rates must be > 0 (freeze a layer with "
                              "a zero schedule instead)")
+        if float(self.tau_ref / second) > 0 and not self.shared_weights:
+            raise ValueError(f"tau_ref={self.tau_ref}: the slow reference is a unit's, for shared_weights=True; set "
+                             "tau_ref=0 (the fixed p_b) or shared_weights=True")
         if self.ff_bounds and (len(self.ff_bounds) != 2 or not self.ff_bounds[0] < self.ff_bounds[1]):
             raise ValueError(f"ff_bounds={self.ff_bounds!r}: give (lowest, highest) in pA, lowest below highest, "
                              "or () for no bound")
@@ -169,13 +188,13 @@ I_ff : amp                   # feedforward current, summed from the synapses
 HIDDEN_EQS = """
 fbB : 1 (linked)             # sum of Y over the bursts above, two steps late
 fbE : 1 (linked)             # sum of Y over the events above, two steps late
-I_Y = g_y*fbB/(n_above*unit_size*dt) : amp
+I_Y = g_y*fbB/(n_above*size_above*dt) : amp
 """
 HOMEOSTASIS_EQS = """
 dI_home/dt = (g_home*(p_b - p_hat) - I_home)/tau_home : amp   # dendritic homeostasis (tau_home > 0)
 """
 Q_DIRECT = """
-I_Q = -p_b*g_y*fbE/(n_above*unit_size*dt) : amp
+I_Q = -p_b*g_y*fbE/(n_above*size_above*dt) : amp
 """
 Q_SST = """
 sst_count : 1 (linked)       # spikes of the unit's SST cells, two steps late
@@ -183,7 +202,7 @@ I_Q = -p_b*g_y/sst_gain*sst_count/(sst_per_unit*dt) : amp
 """
 SST_EQS = """
 fbE : 1 (linked)             # sum of Y over the events above, two steps late
-rate = clip(sst_gain*fbE/(n_above*unit_size*dt), 0*Hz, 1/dt) : Hz
+rate = clip(sst_gain*fbE/(n_above*size_above*dt), 0*Hz, 1/dt) : Hz
 ensemble : integer (constant)
 """
 OUTPUT_EQS = """
@@ -282,6 +301,24 @@ def _filter(p: BurstCCNParams, readout, names: tuple, dt) -> None:
     readout.run_regularly(code, when="after_groups", order=-1, name=f"{readout.name}_filter")
 
 
+REFERENCE_EQS = """
+dB_ref/dt = -B_ref/tau_ref : 1   # the unit's bursts, summed with decay tau_ref
+dE_ref/dt = -E_ref/tau_ref : 1   # ... and events
+p_ref = clip(B_ref/(E_ref + int(E_ref < 1)), 0, 1)*int(E_ref >= 1) + p_b*int(E_ref < 1) : 1   # the rule's reference
+"""
+
+
+def _reference(p: BurstCCNParams, readout, size: int) -> None:
+    """The unit's slow burst probability ``p_ref`` on its readout (``tau_ref``), counted after the groups
+    from the step's bursts and events; it starts at p_b with the weight of r_ref over tau_ref."""
+    readout.namespace.update({"tau_ref": p.tau_ref, "p_b": p.p_b})
+    readout.run_regularly("B_ref += n_burst\nE_ref += n_event", when="after_groups", order=-1,
+                          name=f"{readout.name}_reference")
+    prior = float(p.r_ref * p.tau_ref) * size
+    readout.E_ref = prior
+    readout.B_ref = p.p_b * prior
+
+
 def _index_eq(R: int) -> str:
     return "\n" + reps.INDEX + "\n" if R > 1 else ""
 
@@ -315,7 +352,8 @@ def _sst_cells(p: BurstCCNParams, l: int, readout, n_units: int) -> list:
     R = p.replicas
     unit = np.repeat(np.arange(n_units), p.sst_per_unit)
     sst = NeuronGroup(len(unit), SST_EQS + _index_eq(R), threshold="rand() < rate*dt", name=f"layer{l}_sst",
-                      namespace={"sst_gain": p.sst_gain, "n_above": int(p.layers[l + 1]), "unit_size": p.unit_size})
+                      namespace={"sst_gain": p.sst_gain, "n_above": int(p.layers[l + 1]),
+                                 "size_above": p.unit_sizes()[l]})
     sst.ensemble = unit
     if R > 1:
         reps.add_index(sst, len(unit) // R)
@@ -342,7 +380,7 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
     are taken in the groups slot before the neurons' state update, so that a monitor of them in the
     ``after_groups`` slot sees what a monitor of the neurons sees at the start of the step."""
     schedules, unit_sums = schedules or {}, unit_sums or {}
-    L, N, R = len(p.layers) - 1, p.unit_size, p.replicas
+    L, R = len(p.layers) - 1, p.replicas
     det = detection.Detection(rule="isi", burst_window=p.burst_window, tau_avg=p.tau_avg)
     noise = p.pulse_noise
     n_in = int(p.layers[0])
@@ -355,6 +393,7 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
     for l in range(1, L + 1):
         n_units = int(p.layers[l])
         hidden = l < L
+        N = p.unit_sizes()[l - 1]
         ns = {"p_b": p.p_b, "bias_soma": p.bias_soma, "bias_gain": p.bias_gain, "unit_size": N,
               "g_y": p.g_y * (float(p.g_y_factor[l - 1]) if p.g_y_factor and l < L else 1.0),
               "tau_avg": p.tau_avg}
@@ -365,7 +404,7 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
                 input_d += " + I_home"
                 eqs += HOMEOSTASIS_EQS
                 ns.update({"g_home": p.g_home, "tau_home": p.tau_home})
-            ns.update({"n_above": int(p.layers[l + 1]), "sst_gain": p.sst_gain, "sst_per_unit": p.sst_per_unit,
+            ns.update({"n_above": int(p.layers[l + 1]), "size_above": p.unit_sizes()[l], "sst_gain": p.sst_gain, "sst_per_unit": p.sst_per_unit,
                        "I_hidden_dend": p.I_hidden_dend})
         else:
             input_d = "I_out_dend - g_self*nE_own/(unit_size*dt) + I_teach"
@@ -397,10 +436,14 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
         filtered = "".join(f"{n}_f : 1\n" for n in counts) if float(p.tau_syn / ms) > 0 else ""
         if p.shared_weights:
             filtered += "I_ff : amp  # the unit's feedforward current, summed from the shared weights\n"
+        if hidden and float(p.tau_ref / second) > 0:
+            filtered += REFERENCE_EQS
         r, link = readouts.ensemble_readout(g, unit, p.tau_avg, p_empty=p.p_b,
                                             name=f"layer{l}_readout", accumulators=_accumulators(p, hidden),
                                             extra_equations=_index_eq(R) + filtered)
         _filter(p, r, counts, dt)
+        if hidden and float(p.tau_ref / second) > 0:
+            _reference(p, r, N)
         if R > 1:
             reps.add_index(g, n_units * N)
             reps.add_index(r, n_units)
@@ -431,11 +474,12 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
                                            w_min=p.w_min, w_max=p.w_max, tau_avg=p.tau_avg)
         pairs = all_to_all(len(pre) // R, len(post) // R, R)
         if p.shared_weights:
+            reference = "p_ref_post" if l < L and float(p.tau_ref / second) > 0 else None
             if tied:
                 summed += ("\nfb_burst_pre = weight*n_burst_post : 1 (summed)"
                            "\nfb_event_pre = weight*n_event_post : 1 (summed)")
             S = plasticity.ensemble_synapses(pre, post, rule, trace=trace, summed=summed, schedule=schedules.get(l),
-                                             name=f"w{l}", connect=pairs)
+                                             name=f"w{l}", connect=pairs, reference=reference)
         else:
             S = plasticity.plastic_synapses(pre, post, rule, target_var=None, schedule=schedules.get(l),
                                             name=f"w{l}", connect=pairs, trace=trace, summed=summed,

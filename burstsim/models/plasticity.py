@@ -166,7 +166,7 @@ def schedule_array(times_s, values, dt, duration, name: str, unit=1) -> TimedArr
 
 def ensemble_synapses(source, target, params: PlasticityParams, trace: str, summed: str = "",
                       schedule: TimedArray | None = None, name: str = "ensemble_plastic",
-                      connect: dict | None = None) -> Synapses:
+                      connect: dict | None = None, reference: str | None = None) -> Synapses:
     """Synapses from `source` onto the ensembles of a readout `target` (``models.readouts``): one
     weight per (source element, ensemble), shared by the ensemble's neurons, that learns with the
     mean of its neurons' burst-dependent updates (reference ``"fixed"`` only)::
@@ -175,7 +175,8 @@ def ensemble_synapses(source, target, params: PlasticityParams, trace: str, summ
                                                                    events of the step before)
 
     ``trace`` is the presynaptic activity (an expression of the source), `summed` the transmission
-    (and tied feedback) as summed variables; the update runs in the ``before_groups`` slot, when the
+    (and tied feedback) as summed variables; `reference` an expression that replaces p_b (e.g. a slow
+    burst probability of the ensemble, ``p_ref_post``). The update runs in the ``before_groups`` slot, when the
     readout still holds the previous step's counts. Per-neuron weights (``plastic_synapses``) let
     a few neurons of an ensemble grow while the others fall silent; here the ensemble stays one unit."""
     p = params
@@ -190,6 +191,7 @@ def ensemble_synapses(source, target, params: PlasticityParams, trace: str, summ
     S = Synapses(source, target, model=f"weight : 1\n{summed}\n", namespace=ns, name=name)
     if connect is not None:
         connect_synapses(S, **connect)
-    S.run_regularly(f"weight = clip(weight + {plastic}*eta*({trace})*(n_burst_post - p_b*n_event_post)/size_post, "
+    ref = reference or "p_b"
+    S.run_regularly(f"weight = clip(weight + {plastic}*eta*({trace})*(n_burst_post - {ref}*n_event_post)/size_post, "
                     "w_min, w_max)", when="before_groups", name=f"{name}_rule")
     return S
