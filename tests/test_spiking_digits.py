@@ -10,7 +10,8 @@ from brian2 import Hz, ms, pA, second
 from burstsim.protocols import spiking_digits as sd
 
 MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-TINY = dict(layers=(196, 3, 3, 10), unit_size=4, n_train=12, n_validation=4, validate_every=12, n_test=4, chunk=12)
+TINY = dict(layers=(196, 3, 3, 10), unit_size=4, output_unit_size=4, n_train=12, n_validation=4, validate_every=12,
+            n_test=4, chunk=12)
 
 
 def test_bad_input_is_clear_before_any_build(tmp_path):
@@ -234,5 +235,5 @@ def test_output_units_can_be_larger_than_hidden_ones(patches):
         assert (len(c.groups[1]), len(c.groups[2])) == (15, 36)
         assert list(c.readouts[2].size[:]) == [9] * 4
         assert c.groups[1].namespace["size_above"] == 9
-    r = sd.run(sd.Params(data=patches, output_unit_size=6, **TINY), backend="runtime", report=None)
+    r = sd.run(sd.Params(data=patches, **{**TINY, "output_unit_size": 6}), backend="runtime", report=None)
     assert r.arrays["output_rate_read_hz"].shape == (24, 10) and 0 < r.summary["layer3_rate_hz"] < 40

@@ -20,9 +20,9 @@ variables on the layer's readout (``models.readouts``). Units talk through these
   instead of p_b, so that only its deviations from its usual burst probability count as credit.
 - Feedback onto the apical dendrites of a hidden layer l, two steps late (the published lags):
   ``I_Y = g_y / n_{l+1} * sum_k Y_jk B_k / (size_above*dt)`` from the bursts B_k of the n_{l+1} units
-  above, of ``size_above`` neurons each (the facilitating pathway) and ``I_Q = -p_b * g_y / n_{l+1} * sum_k Y_jk E_k / (size_above*dt)``
-  from their events (the depressing pathway, Q = -p_b Y), so that the two cancel when the layer
-  above bursts with p_b.
+  above, of ``size_above`` neurons each (the facilitating pathway), and
+  ``I_Q = -p_b * g_y / n_{l+1} * sum_k Y_jk E_k / (size_above*dt)`` from their events (the
+  depressing pathway, Q = -p_b Y), so that the two cancel when the layer above bursts with p_b.
   ``feedback="tied"``: Y_jk is the feedforward weight W_kj itself, sent back by the same Synapses'
   postsynaptic pathways (DESIGN.md, tied weights; with ``shared_weights``, summed onto the layer
   below: Y times the unit's counts of the step); ``"random"``: a fixed weight drawn like the
@@ -404,8 +404,8 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
                 input_d += " + I_home"
                 eqs += HOMEOSTASIS_EQS
                 ns.update({"g_home": p.g_home, "tau_home": p.tau_home})
-            ns.update({"n_above": int(p.layers[l + 1]), "size_above": p.unit_sizes()[l], "sst_gain": p.sst_gain, "sst_per_unit": p.sst_per_unit,
-                       "I_hidden_dend": p.I_hidden_dend})
+            ns.update({"n_above": int(p.layers[l + 1]), "size_above": p.unit_sizes()[l], "sst_gain": p.sst_gain,
+                       "sst_per_unit": p.sst_per_unit, "I_hidden_dend": p.I_hidden_dend})
         else:
             input_d = "I_out_dend - g_self*nE_own/(unit_size*dt) + I_teach"
             eqs = ENSEMBLE_EQS + OUTPUT_EQS.format(

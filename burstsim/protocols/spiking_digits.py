@@ -190,7 +190,8 @@ class Params(burstccn.BurstCCNParams):
         images, checks of 100; g_ff scaled by sqrt(16/100), so that the drive of a layer spreads as widely as
         with 100 units below."""
         return cls(**{"layers": (196, 16, 16, 10), "unit_size": 10, "output_unit_size": 10, "g_ff": 224 * pA / Hz,
-                      "n_train": 600, "n_validation": 100, "validate_every": 300, "n_test": 200, "chunk": 200, **changes})
+                      "n_train": 600, "n_validation": 100, "validate_every": 300, "n_test": 200, "chunk": 200,
+                      **changes})
 
     def images(self) -> dict:
         """{"train", "validation", "test"} -> (pixels (n, 196 or 784) in [0, 1], labels (n,))."""
