@@ -176,8 +176,8 @@ def ensemble_synapses(source, target, params: PlasticityParams, trace: str, summ
 
     ``trace`` is the presynaptic activity (an expression of the source), `summed` the transmission
     (and tied feedback) as summed variables; `reference` an expression that replaces p_b (e.g. a slow
-    burst probability of the ensemble, ``p_ref_post``). The update runs in the ``before_groups`` slot, when the
-    readout still holds the previous step's counts. Per-neuron weights (``plastic_synapses``) let
+    burst probability of the ensemble, ``p_ref_post``). The update runs in the ``before_groups`` slot,
+    when the readout still holds the previous step's counts. Per-neuron weights (``plastic_synapses``) let
     a few neurons of an ensemble grow while the others fall silent; here the ensemble stays one unit."""
     p = params
     if p.reference != "fixed" or p.r_min is not None or p.r_max is not None:

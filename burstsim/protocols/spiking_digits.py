@@ -13,9 +13,9 @@ so its errors are not comparable with results on the standard split. Pixels (gre
 14x14 (2x2 means) or 28x28, are the input units' activities.
 
 The circuit: 196 input units, two hidden layers of units of ``unit_size`` neurons and 10 output units
-of ``output_unit_size``, signed feedforward weights (``w_min`` < 0) shared by each unit's neurons and learning with
-the unit's bursts and events (``shared_weights``), tied feedback (Y = W; or random), Q = -p_b Y
-directly or through SST-like interneurons (``q_route``). One presentation is ``presentation`` long;
+of ``output_unit_size``, signed feedforward weights (``w_min`` < 0) shared by each unit's neurons and
+learning with the unit's bursts and events (``shared_weights``), tied feedback (Y = W; or random),
+Q = -p_b Y directly or through SST-like interneurons (``q_route``). One presentation is ``presentation`` long;
 images follow each other with no gap, no reset and no phases:
 
 - training images: the teacher current k (target - e_bar) into the output dendrites (target ``r_hi``
