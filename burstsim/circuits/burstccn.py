@@ -380,7 +380,8 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
     are taken in the groups slot before the neurons' state update, so that a monitor of them in the
     ``after_groups`` slot sees what a monitor of the neurons sees at the start of the step."""
     schedules, unit_sums = schedules or {}, unit_sums or {}
-    L, R = len(p.layers) - 1, p.replicas
+    L, R, sizes = len(p.layers) - 1, p.replicas, p.unit_sizes()
+    slow_ref = float(p.tau_ref / second) > 0      # hidden units' rule against their own p_ref
     det = detection.Detection(rule="isi", burst_window=p.burst_window, tau_avg=p.tau_avg)
     noise = p.pulse_noise
     n_in = int(p.layers[0])
@@ -393,7 +394,7 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
     for l in range(1, L + 1):
         n_units = int(p.layers[l])
         hidden = l < L
-        N = p.unit_sizes()[l - 1]
+        N = sizes[l - 1]
         ns = {"p_b": p.p_b, "bias_soma": p.bias_soma, "bias_gain": p.bias_gain, "unit_size": N,
               "g_y": p.g_y * (float(p.g_y_factor[l - 1]) if p.g_y_factor and l < L else 1.0),
               "tau_avg": p.tau_avg}
@@ -404,7 +405,7 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
                 input_d += " + I_home"
                 eqs += HOMEOSTASIS_EQS
                 ns.update({"g_home": p.g_home, "tau_home": p.tau_home})
-            ns.update({"n_above": int(p.layers[l + 1]), "size_above": p.unit_sizes()[l], "sst_gain": p.sst_gain,
+            ns.update({"n_above": int(p.layers[l + 1]), "size_above": sizes[l], "sst_gain": p.sst_gain,
                        "sst_per_unit": p.sst_per_unit, "I_hidden_dend": p.I_hidden_dend})
         else:
             input_d = "I_out_dend - g_self*nE_own/(unit_size*dt) + I_teach"
@@ -436,13 +437,13 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
         filtered = "".join(f"{n}_f : 1\n" for n in counts) if float(p.tau_syn / ms) > 0 else ""
         if p.shared_weights:
             filtered += "I_ff : amp  # the unit's feedforward current, summed from the shared weights\n"
-        if hidden and float(p.tau_ref / second) > 0:
+        if hidden and slow_ref:
             filtered += REFERENCE_EQS
         r, link = readouts.ensemble_readout(g, unit, p.tau_avg, p_empty=p.p_b,
                                             name=f"layer{l}_readout", accumulators=_accumulators(p, hidden),
                                             extra_equations=_index_eq(R) + filtered)
         _filter(p, r, counts, dt)
-        if hidden and float(p.tau_ref / second) > 0:
+        if hidden and slow_ref:
             _reference(p, r, N)
         if R > 1:
             reps.add_index(g, n_units * N)
@@ -474,7 +475,7 @@ def build(p: BurstCCNParams, dt, input_rates: TimedArray, target_rate: TimedArra
                                            w_min=p.w_min, w_max=p.w_max, tau_avg=p.tau_avg)
         pairs = all_to_all(len(pre) // R, len(post) // R, R)
         if p.shared_weights:
-            reference = "p_ref_post" if l < L and float(p.tau_ref / second) > 0 else None
+            reference = "p_ref_post" if l < L and slow_ref else None
             if tied:
                 summed += ("\nfb_burst_pre = weight*n_burst_post : 1 (summed)"
                            "\nfb_event_pre = weight*n_event_post : 1 (summed)")
