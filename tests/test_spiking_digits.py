@@ -37,7 +37,7 @@ def test_plan_and_schedules(patches):
     images = p.images()
     sizes = {k: len(v[1]) for k, v in images.items()}
     assert sizes == {"train": 30, "validation": 4, "test": 4}
-    pl = sd.plan(p, sizes)
+    pl = sd.plan(p, images)
     kind = pl["kind"]
     assert len(kind) % p.chunk == 0
     # a validation check before training and after every 10 training images, then the held-out images
@@ -56,12 +56,27 @@ def test_plan_and_schedules(patches):
     assert not frozen["learn_layer1"][0].any() and np.all(frozen["learn_layer2"][0] == train)
 
 
+def test_balanced_order_spreads_each_class_over_the_epoch():
+    """order="balanced": every epoch is a new permutation of the training images, and any 100 consecutive
+    images hold each class within 2 of its share (here 10 of 100), where a shuffled epoch strays by 7-12."""
+    labels = np.random.default_rng(0).integers(0, 10, 2000)
+    spread = {}
+    for order in ("balanced", "shuffled"):
+        o = sd.training_order(sd.Params(order=order, epochs=2), labels)
+        assert o.shape == (2, 2000) and not np.array_equal(o[0], o[1])
+        assert all(sorted(row) == list(range(2000)) for row in o)
+        counts = np.stack([np.bincount(labels[row[s:s + 100]], minlength=10) for row in o for s in range(0, 2000, 100)])
+        expected = 100 * np.bincount(labels, minlength=10) / 2000
+        spread[order] = np.abs(counts - expected).max()
+    assert spread["balanced"] <= 2 and spread["shuffled"] >= 5, spread
+
+
 def test_initial_weights_are_shared_by_each_unit():
     s = sd.initial_state(sd.Params(**TINY, feedback="random"))
     assert s["w1.weight"].shape == (196 * 3,) and s["y2.y"].shape == (3 * 3,)     # one weight per pair of units
     units = sd.unit_weights(s["w1.weight"], 196, 3, 1)
     assert units.shape == (3, 196) and 0.4 < units.std() < 0.6
-    per_neuron = sd.initial_state(sd.Params(**TINY, feedback="random", shared_weights=False))
+    per_neuron = sd.initial_state(sd.Params(**TINY, feedback="random", shared_weights=False, tau_ref=0 * second))
     w = per_neuron["w1.weight"].reshape(196, 3, 4)           # pre x unit x neuron: the same draw for a unit's neurons
     assert np.all(w == w[:, :, :1])
     np.testing.assert_array_equal(sd.unit_weights(per_neuron["w1.weight"], 196, 3, 4), units)
