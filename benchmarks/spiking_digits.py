@@ -47,15 +47,21 @@ def _decoders(r: dict) -> str:
     return " / ".join(f"{r[k]:.1f}" if k in r else "-" for k in keys)
 
 
+def _credit(r: dict) -> str:
+    return " / ".join(f"{r.get(f'credit_correlation_layer{l}', float('nan')):.2f}" for l in (1, 2, 3))
+
+
 def table(rows: list) -> str:
     head = ("seed  condition  held-out error %  rate twin %  validation (first -> last) %  cos W1 / W2 / W3    "
-            "p_out - p_b first/last 10 %   decoder pixels / L1 / L2 %   wall s/sim s  wall s/image  run wall min")
+            "credit corr L1 / L2 / L3   p_out - p_b first/last 10 %   decoder pixels / L1 / L2 %   wall s/sim s  "
+            "wall s/image  run wall min")
     out = [head, "-" * len(head)]
     for r in sorted(rows, key=lambda r: (r["frozen"], r["seed"])):
         out.append(f"{r['seed']:4d}  {'frozen L1' if r['frozen'] else 'full':9s}  {r['test_error_pct']:16.1f}  "
                    f"{r['twin_test_error_pct']:11.1f}  {r['validation_error_pct_initial']:10.1f} -> "
                    f"{r['validation_error_pct_final']:5.1f}            "
                    f"{r['cos_backprop_layer1']:.2f} / {r['cos_backprop_layer2']:.2f} / {r['cos_backprop_layer3']:.2f}   "
+                   f"{_credit(r):24s} "
                    f"{r['output_p_distance_first10']:.3f} / {r['output_p_distance_last10']:.3f}              "
                    f"{_decoders(r):26s}   "
                    f"{r['sim_wall_s_per_simulated_s']:.3f}         {r['sim_wall_s_per_image']:.3f}        "

@@ -10,8 +10,8 @@ from brian2 import Hz, ms, pA, second
 from burstsim.protocols import spiking_digits as sd
 
 MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-TINY = dict(layers=(196, 3, 3, 10), unit_size=4, output_unit_size=4, n_train=12, n_validation=4, validate_every=12,
-            n_test=4, chunk=12)
+TINY = dict(layers=(196, 3, 3, 10), unit_size=4, output_unit_size=4, n_train=12, epochs=1, n_validation=4,
+            validate_every=12, n_test=4, chunk=12)
 
 
 def test_bad_input_is_clear_before_any_build(tmp_path):
@@ -33,16 +33,18 @@ def test_bad_input_is_clear_before_any_build(tmp_path):
 
 
 def test_plan_and_schedules(patches):
-    p = sd.Params(data=patches, **{**TINY, "n_train": 30, "validate_every": 10, "chunk": 20})
+    p = sd.Params(data=patches, **{**TINY, "n_train": 30, "epochs": 2, "validate_every": 10, "chunk": 20})
     images = p.images()
     sizes = {k: len(v[1]) for k, v in images.items()}
     assert sizes == {"train": 30, "validation": 4, "test": 4}
     pl = sd.plan(p, images)
     kind = pl["kind"]
     assert len(kind) % p.chunk == 0
-    # a validation check before training and after every 10 training images, then the held-out images
-    assert np.bincount(kind, minlength=4)[:3].tolist() == [30, 16, 4]
-    assert sorted(pl["index"][kind == 0]) == list(range(30))
+    # a validation check before training and after every 10 training images of each of the two epochs, then the
+    # held-out images; each epoch shows every training image once
+    assert np.bincount(kind, minlength=4)[:3].tolist() == [60, 28, 4]
+    for e in range(2):
+        assert sorted(pl["index"][(kind == 0) & (pl["epoch"] == e)]) == list(range(30))
     v = sd.schedule_values(p, images, pl)
     x, y, k = v["input_rates"][0], v["target_rate"][0], v["teacher_gain"][0]
     train = kind == 0
@@ -132,6 +134,24 @@ def test_backprop_step_matches_the_gradient():
             Wp[l][idx] += 1e-6
             num[idx] = -(loss(Wp) - loss(W)) / 1e-6
         np.testing.assert_allclose(steps[l], num, rtol=1e-4, atol=1e-4)
+
+
+def test_credit_correlation_measures_the_error_in_the_bursts():
+    """Units of 20 events per image whose burst probability moves by k * delta around their own resting value
+    (0.2-0.5): the correlation of their burst excess with delta is ~0 when k = 0 whatever the resting values,
+    and rises as the push grows against the binomial count noise: the push over the noise, k E / sqrt(E p (1 - p)),
+    is about 0.23 at k = 0.025 and 0.46 at 0.05, so the correlations should be about 0.22 and 0.42."""
+    rng = np.random.default_rng(3)
+    P, n = 2000, 10
+    delta = rng.normal(size=(P, n))
+    events = rng.poisson(20, size=(P, n))
+    rest = np.linspace(0.2, 0.5, n)
+    corr = []
+    for k in (0.0, 0.025, 0.05):
+        bursts = rng.binomial(events, np.clip(rest + k * delta, 0, 1))
+        corr.append(sd.credit_correlation(bursts, events, delta))
+    assert abs(corr[0]) < 0.05, corr
+    assert 0.15 < corr[1] < 0.3 and 0.35 < corr[2] < 0.5, corr
 
 
 @pytest.mark.parametrize("backend", ["runtime", "cpp"])

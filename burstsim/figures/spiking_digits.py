@@ -1,7 +1,8 @@
 """The spiking BurstCCN on MNIST (offline split): (a) validation error over training, the rate twin's,
-and the held-out error at the end; (b) per-layer cosine between the measured weight changes and
-backprop's step, per chunk; (c) burst probability per layer over training; (d) a few output-rate
-traces with their targets, early and late in training; (e) the held-out confusion matrix.
+and the held-out error at the end; (b) per chunk and layer, the cosine between the measured weight
+changes and backprop's step, and the correlation of the units' burst excess with backprop's delta;
+(c) burst probability per layer over training; (d) a few output-rate traces with their targets, early
+and late in training; (e) the held-out confusion matrix.
 
 The offline split trains on MNIST's own test images: its errors are not comparable with results on
 the standard split (every panel that shows an error says so)."""
@@ -46,12 +47,16 @@ def plot(result: Result, **figure_kw):
 
     cos = np.asarray(a["cos_backprop"], float)
     x = np.asarray(a["cos_chunk_train_images"])
+    corr = np.asarray(a["credit_correlation"], float) if "credit_correlation" in a else None
     for l in range(L):
-        ax_b.plot(x, cos[:, l], "o-", ms=3, label=f"W{l + 1} ({'output' if l == L - 1 else f'hidden {l + 1}'}): "
-                  f"mean {s.get(f'cos_backprop_layer{l + 1}', np.nan):.2f}")
+        line, = ax_b.plot(x, cos[:, l], "o-", ms=3, label=f"W{l + 1} ({'output' if l == L - 1 else f'hidden {l + 1}'})"
+                          f": mean {s.get(f'cos_backprop_layer{l + 1}', np.nan):.2f}")
+        if corr is not None:
+            ax_b.plot(x, corr[:, l], "--", color=line.get_color(), lw=0.9,
+                      label=f"layer {l + 1} burst excess vs delta: {s.get(f'credit_correlation_layer{l + 1}', np.nan):.2f}")
     ax_b.axhline(0, color="k", lw=0.6)
-    ax_b.set(xlabel="training images", ylabel="cosine with backprop's step", ylim=(-1, 1),
-             title="b  measured weight change vs backprop (per chunk)")
+    ax_b.set(xlabel="training images", ylabel="cosine (solid), correlation (dashed)", ylim=(-1, 1),
+             title="b  alignment with backprop (per chunk)")
     ax_b.legend(fontsize=7)
 
     train = np.flatnonzero(kind == 0)
