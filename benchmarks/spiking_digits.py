@@ -53,8 +53,8 @@ def _credit(r: dict) -> str:
 
 def table(rows: list) -> str:
     head = ("seed  condition  held-out error %  rate twin %  validation (first -> last) %  cos W1 / W2 / W3    "
-            "credit corr L1 / L2 / L3   p_out - p_b first/last 10 %   decoder pixels / L1 / L2 %   wall s/sim s  "
-            "wall s/image  run wall min")
+            "credit corr L1 / L2 / L3   |p_out - p_b| first/last 10 % (pooled; image mean)   "
+            "decoder pixels / L1 / L2 %   wall s/sim s  wall s/image  run wall min")
     out = [head, "-" * len(head)]
     for r in sorted(rows, key=lambda r: (r["frozen"], r["seed"])):
         out.append(f"{r['seed']:4d}  {'frozen L1' if r['frozen'] else 'full':9s}  {r['test_error_pct']:16.1f}  "
@@ -62,7 +62,9 @@ def table(rows: list) -> str:
                    f"{r['validation_error_pct_final']:5.1f}            "
                    f"{r['cos_backprop_layer1']:.2f} / {r['cos_backprop_layer2']:.2f} / {r['cos_backprop_layer3']:.2f}   "
                    f"{_credit(r):24s} "
-                   f"{r['output_p_distance_first10']:.3f} / {r['output_p_distance_last10']:.3f}              "
+                   f"{r['output_p_distance_first10']:.4f} / {r['output_p_distance_last10']:.4f}; "
+                   f"{r.get('output_p_image_mean_distance_first10', float('nan')):.4f} / "
+                   f"{r.get('output_p_image_mean_distance_last10', float('nan')):.4f}       "
                    f"{_decoders(r):26s}   "
                    f"{r['sim_wall_s_per_simulated_s']:.3f}         {r['sim_wall_s_per_image']:.3f}        "
                    f"{r['sim_wall_s'] / 60:.1f}")

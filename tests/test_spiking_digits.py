@@ -154,6 +154,20 @@ def test_credit_correlation_measures_the_error_in_the_bursts():
     assert 0.15 < corr[1] < 0.3 and 0.35 < corr[2] < 0.5, corr
 
 
+def test_output_burst_probability_pools_bursts_and_events():
+    """A selective output: on its class's image (1 in 10) 30 events with p = 0.6, on the nine others 10 events
+    with p = 0.3, so that its bursts over its events are exactly p_b = 0.375. The pooled distance is 0, while
+    the mean of the images' own ratios (0.33) sits 0.045 below p_b; a unit at p = 0.4 on every image is 0.025
+    away either way."""
+    p_b = 0.375
+    events = np.array([[30.0, 30.0]] + [[10.0, 10.0]] * 9)                 # 10 images, 2 units
+    bursts = events * np.array([[0.6, 0.4]] + [[0.3, 0.4]] * 9)
+    assert sd.burst_prob_distance(bursts[:, :1], events[:, :1], p_b) == pytest.approx(0.0, abs=1e-12)
+    assert p_b - (bursts[:, 0] / events[:, 0]).mean() == pytest.approx(0.045)
+    assert sd.burst_prob_distance(bursts[:, 1:], events[:, 1:], p_b) == pytest.approx(0.025)
+    assert sd.burst_prob_distance(bursts, events, p_b) == pytest.approx(0.0125)
+
+
 @pytest.mark.parametrize("backend", ["runtime", "cpp"])
 def test_tiny_run_resumes_from_its_chunks(patches, tmp_path, backend):
     """The same code at the smallest size, on both CPU backends: a run cut into chunks, each seeding the next;

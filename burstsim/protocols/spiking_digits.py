@@ -571,6 +571,14 @@ def credit_correlation(bursts: np.ndarray, events: np.ndarray, delta: np.ndarray
     return cosine(u, d)
 
 
+def burst_prob_distance(bursts: np.ndarray, events: np.ndarray, p_b: float) -> float:
+    """Mean over units of |p - p_b|, p a unit's burst probability over the presentations given: its bursts
+    over its events there ((presentations, units) counts). Averaging the images' own ratios instead weighs
+    an image of few events like one of many; as the outputs grow selective (more events and more bursts on
+    their class's images) that mean falls below p_b while the rule holds bursts/events at p_b."""
+    return float(np.mean(np.abs(bursts.sum(0) / np.maximum(events.sum(0), 1) - p_b)))
+
+
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
     """Cosine of two arrays taken as vectors (NaN when either is zero)."""
     a, b = np.ravel(a), np.ravel(b)
@@ -686,9 +694,9 @@ def analyse(p: Params, images: dict, pl: dict, values: dict, records: list) -> d
     out["cos_chunk_train_images"] = np.array([len(np.flatnonzero(kind[:(k + 1) * C] == 0))
                                               for k in range(len(records))
                                               if np.any(kind[k * C:(k + 1) * C] == 0)])
-    # the output burst probability's distance from p_b over training images
-    pout = cat[f"layer{L}_bursts_all"][train] / np.maximum(cat[f"layer{L}_events_all"][train], 1)
-    out["output_burst_prob_train"] = pout                             # (training presentations, units)
+    # the output units' bursts and events on training images (their burst probability's distance from p_b)
+    out["output_bursts_train"] = cat[f"layer{L}_bursts_all"][train]    # (training presentations, units)
+    out["output_events_train"] = cat[f"layer{L}_events_all"][train]
     for l in range(1, L + 1):
         out[f"w{l}_units_final"] = W_end[-1][l - 1]
     # what a layer's rates say about the class: a linear decoder fitted on the last training images'
@@ -717,7 +725,8 @@ def decoder_error(x_fit: np.ndarray, y_fit: np.ndarray, x_test: np.ndarray, y_te
 def summary(result: Result) -> dict:
     """Held-out and validation error (%), the rate twin's, per-layer cosine with backprop and credit
     correlation (means over chunks), the output burst probability's distance from p_b over the first and
-    last 10 % of training, the held-out error of a linear decoder of the pixels and of each hidden layer's
+    last 10 % of training (:func:`burst_prob_distance`; and, as ``output_p_image_mean_distance_*``, that of
+    the mean of the images' own ratios), the held-out error of a linear decoder of the pixels and of each hidden layer's
     rates, and the speed."""
     a, prm = result.arrays, result.params
     L = len(prm["layers"]) - 1
@@ -731,10 +740,12 @@ def summary(result: Result) -> dict:
     for l in range(L):
         out[f"cos_backprop_layer{l + 1}"] = float(np.nanmean(cos[:, l])) if len(cos) else float("nan")
         out[f"credit_correlation_layer{l + 1}"] = float(np.nanmean(corr[:, l])) if len(corr) else float("nan")
-    pout = np.asarray(a["output_burst_prob_train"], float)
-    n = max(1, len(pout) // 10)
-    out["output_p_distance_first10"] = float(np.mean(np.abs(pout[:n].mean(0) - p_b)))
-    out["output_p_distance_last10"] = float(np.mean(np.abs(pout[-n:].mean(0) - p_b)))
+    B, E = np.asarray(a["output_bursts_train"], float), np.asarray(a["output_events_train"], float)
+    n = max(1, len(B) // 10)
+    for part, sel in (("first10", slice(0, n)), ("last10", slice(len(B) - n, len(B)))):
+        out[f"output_p_distance_{part}"] = burst_prob_distance(B[sel], E[sel], p_b)
+        out[f"output_p_image_mean_distance_{part}"] = float(np.mean(np.abs(
+            (B[sel] / np.maximum(E[sel], 1)).mean(0) - p_b)))
     for l in range(1, L + 1):
         bp = np.asarray(a[f"layer{l}_burst_prob"], float)
         out[f"layer{l}_burst_prob_train"] = float(bp[np.asarray(a["kind"]) == 0].mean())
