@@ -10,8 +10,8 @@ from brian2 import Hz, ms, pA, second
 from burstsim.protocols import spiking_digits as sd
 
 MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-TINY = dict(layers=(196, 3, 3, 10), unit_size=4, output_unit_size=4, n_train=12, epochs=1, n_validation=4,
-            validate_every=12, n_test=4, chunk=12)
+TINY = dict(layers=(196, 3, 3, 10), unit_size=4, output_unit_size=4, n_train=12, n_validation=4, validate_every=12,
+            n_test=4, chunk=12)
 
 
 def test_bad_input_is_clear_before_any_build(tmp_path):

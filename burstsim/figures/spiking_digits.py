@@ -52,8 +52,9 @@ def plot(result: Result, **figure_kw):
         line, = ax_b.plot(x, cos[:, l], "o-", ms=3, label=f"W{l + 1} ({'output' if l == L - 1 else f'hidden {l + 1}'})"
                           f": mean {s.get(f'cos_backprop_layer{l + 1}', np.nan):.2f}")
         if corr is not None:
+            mean = s.get(f"credit_correlation_layer{l + 1}", np.nan)
             ax_b.plot(x, corr[:, l], "--", color=line.get_color(), lw=0.9,
-                      label=f"layer {l + 1} burst excess vs delta: {s.get(f'credit_correlation_layer{l + 1}', np.nan):.2f}")
+                      label=f"layer {l + 1} burst excess vs delta: {mean:.2f}")
     ax_b.axhline(0, color="k", lw=0.6)
     ax_b.set(xlabel="training images", ylabel="cosine (solid), correlation (dashed)", ylim=(-1, 1),
              title="b  alignment with backprop (per chunk)")

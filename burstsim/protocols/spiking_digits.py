@@ -562,7 +562,7 @@ def backprop_step(W: list, rates: list, x: np.ndarray, y: np.ndarray, r_ref: flo
 def credit_correlation(bursts: np.ndarray, events: np.ndarray, delta: np.ndarray) -> float:
     """How well a layer's bursts carry backprop's error: the correlation over (image, unit) of each unit's
     burst excess u = B - p E over an image (B, E its bursts and events over the presentation, (P, n); p its
-    burst probability over the P images, the rule's slow reference) with its delta (P, n), both centred
+    burst probability over the P images, standing in for the rule's slow reference) with its delta (P, n), both centred
     per unit. The rule moves a weight by a_j u summed over the images, so its updates follow backprop's
     only as far as u follows delta, and the count noise of B is what keeps it below 1."""
     p = bursts.sum(0) / np.maximum(events.sum(0), 1)
@@ -726,8 +726,8 @@ def summary(result: Result) -> dict:
     """Held-out and validation error (%), the rate twin's, per-layer cosine with backprop and credit
     correlation (means over chunks), the output burst probability's distance from p_b over the first and
     last 10 % of training (:func:`burst_prob_distance`; and, as ``output_p_image_mean_distance_*``, that of
-    the mean of the images' own ratios), the held-out error of a linear decoder of the pixels and of each hidden layer's
-    rates, and the speed."""
+    the mean of the images' own ratios), the held-out error of a linear decoder of the pixels and of each
+    hidden layer's rates, and the speed."""
     a, prm = result.arrays, result.params
     L = len(prm["layers"]) - 1
     p_b = float(prm["p_b"])
